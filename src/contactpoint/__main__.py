@@ -1,0 +1,3 @@
+from contactpoint.cli import main
+
+main()

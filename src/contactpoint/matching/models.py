@@ -1,0 +1,88 @@
+"""Matching models, link history, the review queue and people's corrections."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class MatchModel(models.Model):
+    """A versioned Splink model (the model is data: its JSON settings with trained parameters)."""
+
+    version = models.CharField(max_length=40, unique=True)
+    settings = models.JSONField()
+    trained_on_records = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(default=False)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="one_active_model")
+        ]
+
+
+class LinkEvent(models.Model):
+    """Every change of a source record's link, so each link can be explained and reversed."""
+
+    source_record = models.ForeignKey("feeds.SourceRecord", on_delete=models.CASCADE, related_name="link_events")
+    from_child = models.ForeignKey("directory.Child", null=True, on_delete=models.PROTECT, related_name="+")
+    to_child = models.ForeignKey("directory.Child", null=True, on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(max_length=10)
+    score = models.FloatField(null=True)
+    model_version = models.CharField(max_length=40, blank=True)
+    batch = models.ForeignKey("feeds.FeedBatch", null=True, on_delete=models.PROTECT, related_name="+")
+    correction = models.ForeignKey("matching.Correction", null=True, on_delete=models.PROTECT, related_name="events")
+    explanation = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ReviewItem(models.Model):
+    """An uncertain pair for the directory team: a source record that may be the same child as another."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for review"
+        ACCEPTED = "accepted", "Same child: linked"
+        REJECTED = "rejected", "Different children"
+        SUPERSEDED = "superseded", "No longer relevant"
+
+    record = models.ForeignKey("feeds.SourceRecord", on_delete=models.CASCADE, related_name="+")
+    candidate = models.ForeignKey("feeds.SourceRecord", on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    model_version = models.CharField(max_length=40)
+    explanation = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    local_authority = models.ForeignKey("orgs.LocalAuthority", null=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey("access.User", null=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "candidate"], name="review_pair_once")]
+        indexes = [models.Index(fields=["status", "local_authority"])]
+
+
+class Correction(models.Model):
+    """A person's decision about identity (accept, reject, merge, split) and how to undo it."""
+
+    class Kind(models.TextChoices):
+        ACCEPT = "accept", "Accepted a suggested link"
+        REJECT = "reject", "Rejected a suggested link"
+        MERGE = "merge", "Merged two children"
+        SPLIT = "split", "Split a source record off a child"
+        UNDO = "undo", "Undid an earlier correction"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    review_item = models.ForeignKey(ReviewItem, null=True, on_delete=models.PROTECT, related_name="+")
+    undoes = models.OneToOneField("self", null=True, on_delete=models.PROTECT, related_name="undone_by")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class NeverLink(models.Model):
+    """Two source records a person said are different children; matching must keep them apart."""
+
+    record_a = models.ForeignKey("feeds.SourceRecord", on_delete=models.CASCADE, related_name="+")
+    record_b = models.ForeignKey("feeds.SourceRecord", on_delete=models.CASCADE, related_name="+")
+    correction = models.ForeignKey(Correction, on_delete=models.PROTECT, related_name="+")
+    is_active = models.BooleanField(default=True)
