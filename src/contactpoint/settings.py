@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "contactpoint.feeds",
     "contactpoint.matching",
     "contactpoint.audit",
+    "contactpoint.ingest",
     "contactpoint.synth",
     "contactpoint.api",
     "contactpoint.web",
