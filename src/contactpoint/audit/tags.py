@@ -6,7 +6,9 @@ from enum import StrEnum
 class AuditAction(StrEnum):
     ACCESS_BREAK_GLASS = "access:child:break_glass"
     ACCESS_CHILD_VIEW = "access:child:view"
+    ACCESS_DENIED = "access:policy:deny"
     ACCESS_SEARCH = "access:child:search"
+    ACCOUNT_ORGANISATION_CREATE = "account:organisation:create"
     ACCOUNT_SIGN_IN = "account:session:sign_in"
     ACCOUNT_SIGN_IN_FAILED = "account:session:sign_in_failed"
     ACCOUNT_SIGN_OUT = "account:session:sign_out"
@@ -15,6 +17,7 @@ class AuditAction(StrEnum):
     ACCOUNT_USER_CREATE = "account:user:create"
     ACCOUNT_USER_CHANGE = "account:user:change"
     ACCOUNT_USER_SUSPEND = "account:user:suspend"
+    ACCOUNT_USER_UNSUSPEND = "account:user:unsuspend"
     ALERT_ACKNOWLEDGE = "alert:alert:acknowledge"
     ALERT_ESCALATE = "alert:alert:escalate"
     DIRECTORY_INVOLVEMENT_ADD = "directory:involvement:add"
