@@ -51,6 +51,9 @@ def _project_help() -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactpoint.settings")
+    if argv[1:2] == ["serve"] and "--demo" in argv:
+        # Demo mode must be chosen before the settings load: it relaxes the secrets requirement.
+        os.environ.setdefault("CONTACTPOINT_MODE", "demo")
     import django
 
     django.setup()

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "contactpoint.synth",
     "contactpoint.api",
     "contactpoint.web",
+    "contactpoint.demo",
 ]
 
 MIDDLEWARE = [

@@ -130,6 +130,9 @@ class Practitioner(models.Model):
     user = models.OneToOneField(
         "access.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="practitioner"
     )
+    # For practitioners named in feeds: a digest of (organisation, name, phone, email), so that the same
+    # practitioner sent by many records is one row.
+    feed_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
 
 class Involvement(models.Model):

@@ -1,0 +1,387 @@
+"""Loading one feed file end to end, as one transaction.
+
+validate (feeds.format) → COPY the accepted rows into a staging table → classify them against what
+the source sent before (new / changed / unchanged / to retire) → store → match new records
+(contactpoint.matching) → rebuild the golden record of every affected child
+(contactpoint.directory.identity) → sync the carers and involvements the records carry → audit.
+
+Everything happens in one database transaction: a crash or kill mid-load leaves the directory as it was
+before the batch, and the batch can simply be run again. Loading the same file twice changes nothing
+(every row is "unchanged" the second time).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contactpoint.audit.services import record_event
+from contactpoint.audit.tags import AuditAction
+from contactpoint.directory.identity import rebuild_golden_records
+from contactpoint.feeds.format import FEED_FIELDS, ParsedFeed, file_sha256, parse_feed
+from contactpoint.feeds.models import FeedBatch, RejectedRow, SourceSystem
+from contactpoint.matching.services import match_records
+
+Progress = Callable[[str], None]
+
+
+class FeedLoadError(Exception):
+    """A load that can't go ahead; the message says why, and nothing was changed."""
+
+
+class FeedRefused(FeedLoadError):
+    """A full-mode load that would retire too much of a source (a truncated file must not wipe it)."""
+
+
+@dataclass
+class LoadSummary:
+    batch_id: int = 0
+    source: str = ""
+    mode: str = ""
+    rows_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    new_records: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    new_children: int = 0
+    linked_to_existing: int = 0
+    sent_to_review: int = 0
+    report_path: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_STAGING_COLUMNS = ["line_number", *FEED_FIELDS, "content_hash"]
+
+
+def _copy_into_staging(parsed: ParsedFeed) -> None:
+    with connection.cursor() as cursor:
+        columns = ", ".join(f"{c} text" for c in FEED_FIELDS)
+        cursor.execute(
+            f"CREATE TEMP TABLE feed_staging (line_number int, {columns}, content_hash text) ON COMMIT DROP"
+        )
+        raw = cursor.cursor  # the psycopg cursor underneath Django's wrapper, for COPY
+        with raw.copy(f"COPY feed_staging ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy:
+            for row in parsed.rows:
+                copy.write_row([row.line_number, *(row.values[c] for c in FEED_FIELDS), row.content_hash])
+        cursor.execute("CREATE UNIQUE INDEX ON feed_staging (source_record_id)")
+        cursor.execute("ANALYZE feed_staging")
+
+
+def _nullif(column: str) -> str:
+    return f"NULLIF(st.{column}, '')"
+
+
+_RECORD_VALUES = f"""
+    st.given_names, st.family_name, st.former_family_names, {_nullif('date_of_birth')}::date, st.sex,
+    st.address_line_1, st.address_line_2, st.town, st.postcode, st.nhs_number, st.upn, st.local_authority,
+    st.retention_condition,
+    CASE WHEN st.carer_given_names <> '' OR st.carer_family_name <> '' THEN jsonb_build_object(
+        'given_names', st.carer_given_names, 'family_name', st.carer_family_name,
+        'relationship', st.carer_relationship, 'phone', st.carer_phone, 'email', st.carer_email)
+    ELSE '{{}}'::jsonb END,
+    CASE WHEN st.service_type <> '' THEN jsonb_build_object(
+        'service_type', st.service_type, 'organisation_code', st.organisation_code,
+        'organisation_name', st.organisation_name, 'practitioner_name', st.practitioner_name,
+        'practitioner_role', st.practitioner_role, 'practitioner_phone', st.practitioner_phone,
+        'practitioner_email', st.practitioner_email, 'involvement_start', st.involvement_start,
+        'involvement_end', st.involvement_end, 'consent_recorded', st.consent_recorded)
+    ELSE '{{}}'::jsonb END,
+    st.content_hash
+"""
+_RECORD_COLUMNS = """
+    given_names, family_name, former_family_names, date_of_birth, sex, address_line_1, address_line_2,
+    town, postcode, nhs_number, upn, local_authority, retention_condition, carer_details,
+    involvement_details, content_hash
+"""
+
+
+def _store_records(source: SourceSystem, batch: FeedBatch, mode: str, force: bool) -> dict[str, Any]:
+    """Insert new records, update changed ones, retire missing ones (full mode). Set-based."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE TEMP TABLE feed_classified ON COMMIT DROP AS
+            SELECT st.source_record_id, r.id AS record_id,
+                   CASE WHEN r.id IS NULL THEN 'new'
+                        WHEN r.content_hash <> st.content_hash OR r.retired_at IS NOT NULL THEN 'changed'
+                        ELSE 'unchanged' END AS kind
+            FROM feed_staging st
+            LEFT JOIN feeds_sourcerecord r ON r.source_id = %s AND r.source_record_id = st.source_record_id
+            """,
+            [source.id],
+        )
+        cursor.execute("SELECT kind, count(*) FROM feed_classified GROUP BY kind")
+        counts = {kind: n for kind, n in cursor.fetchall()}
+
+        to_retire: list[int] = []
+        if mode == FeedBatch.Mode.FULL:
+            cursor.execute(
+                """
+                SELECT r.id FROM feeds_sourcerecord r
+                WHERE r.source_id = %s AND r.retired_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM feed_staging st WHERE st.source_record_id = r.source_record_id)
+                """,
+                [source.id],
+            )
+            to_retire = [row[0] for row in cursor.fetchall()]
+            cursor.execute(
+                "SELECT count(*) FROM feeds_sourcerecord WHERE source_id = %s AND retired_at IS NULL", [source.id]
+            )
+            active = cursor.fetchone()[0]
+            limit = settings.CONTACTPOINT["FULL_FEED_MAX_RETIRE_SHARE"]
+            if active and to_retire and len(to_retire) > limit * active and not force:
+                raise FeedRefused(
+                    f"refused: this full feed would retire {len(to_retire)} of the {active} records "
+                    f"{source.code} currently has ({len(to_retire) / active:.0%}, more than the "
+                    f"{limit:.0%} allowed); is the file truncated? Re-run with --force if it is right."
+                )
+
+        cursor.execute(
+            f"""
+            INSERT INTO feeds_sourcerecord (source_id, source_record_id, {_RECORD_COLUMNS},
+                first_batch_id, last_batch_id, updated_at, link_pinned, link_method, link_model_version)
+            SELECT %s, st.source_record_id, {_RECORD_VALUES}, %s, %s, %s, false, '', ''
+            FROM feed_staging st JOIN feed_classified c USING (source_record_id)
+            WHERE c.kind = 'new'
+            ORDER BY st.line_number
+            RETURNING id
+            """,
+            [source.id, batch.id, batch.id, now],
+        )
+        new_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"""
+            UPDATE feeds_sourcerecord r SET ({_RECORD_COLUMNS}, last_batch_id, updated_at, retired_at)
+                = ({_RECORD_VALUES}, %s, %s, NULL)
+            FROM feed_staging st JOIN feed_classified c USING (source_record_id)
+            WHERE c.kind = 'changed' AND r.id = c.record_id
+            RETURNING r.id, r.child_id
+            """,
+            [batch.id, now],
+        )
+        changed = cursor.fetchall()
+        retired_children: list[int] = []
+        if to_retire:
+            cursor.execute(
+                "UPDATE feeds_sourcerecord SET retired_at = %s, last_batch_id = %s WHERE id = ANY(%s) "
+                "RETURNING child_id",
+                [now, batch.id, to_retire],
+            )
+            retired_children = [row[0] for row in cursor.fetchall() if row[0] is not None]
+    return {
+        "counts": counts,
+        "new_ids": new_ids,
+        "changed_ids": [r[0] for r in changed],
+        "changed_unlinked_ids": [r[0] for r in changed if r[1] is None],
+        "changed_children": [r[1] for r in changed if r[1] is not None],
+        "retired_ids": to_retire,
+        "retired_children": retired_children,
+    }
+
+
+_ORG_KIND = """CASE d->>'service_type' WHEN 'school' THEN 'school' WHEN 'gp' THEN 'gp_practice'
+    WHEN 'social_care' THEN 'local_authority' WHEN 'youth_offending' THEN 'local_authority'
+    WHEN 'other' THEN 'other' ELSE 'health' END"""
+
+
+def sync_carers_and_involvements(record_ids: list[int]) -> None:
+    """Replace the feed-origin carers and involvements of these records with what they now say.
+
+    Involvements a practitioner entered (origin 'practitioner') are never touched by a feed.
+    """
+    if not record_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM directory_carer WHERE source_record_id = ANY(%s)", [record_ids])
+        cursor.execute(
+            "DELETE FROM directory_involvement WHERE origin = 'feed' AND source_record_id = ANY(%s)", [record_ids]
+        )
+        cursor.execute(
+            """
+            INSERT INTO directory_carer (child_id, source_record_id, given_names, family_name, relationship,
+                                         phone, email)
+            SELECT r.child_id, r.id, d->>'given_names', d->>'family_name', d->>'relationship', d->>'phone',
+                   d->>'email'
+            FROM feeds_sourcerecord r, LATERAL (SELECT r.carer_details AS d) x
+            WHERE r.id = ANY(%s) AND r.retired_at IS NULL AND r.child_id IS NOT NULL AND r.carer_details <> '{}'
+            """,
+            [record_ids],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO orgs_organisation (code, name, kind, phone, email)
+            SELECT DISTINCT ON (d->>'organisation_code') d->>'organisation_code',
+                   coalesce(NULLIF(d->>'organisation_name', ''), d->>'organisation_code'), {_ORG_KIND}, '', ''
+            FROM feeds_sourcerecord r, LATERAL (SELECT r.involvement_details AS d) x
+            WHERE r.id = ANY(%s) AND coalesce(d->>'organisation_code', '') <> ''
+            ON CONFLICT (code) DO NOTHING
+            """,
+            [record_ids],
+        )
+        cursor.execute(
+            """
+            INSERT INTO directory_practitioner (name, role, organisation_id, phone, email, feed_key)
+            SELECT DISTINCT ON (k.feed_key) d->>'practitioner_name', d->>'practitioner_role', o.id,
+                   d->>'practitioner_phone', d->>'practitioner_email', k.feed_key
+            FROM feeds_sourcerecord r, LATERAL (SELECT r.involvement_details AS d) x
+            LEFT JOIN orgs_organisation o ON o.code = d->>'organisation_code'
+            CROSS JOIN LATERAL (SELECT md5(concat_ws('|', d->>'organisation_code', d->>'practitioner_name',
+                                d->>'practitioner_phone', d->>'practitioner_email')) AS feed_key) k
+            WHERE r.id = ANY(%s) AND coalesce(d->>'practitioner_name', '') <> ''
+            ON CONFLICT (feed_key) DO NOTHING
+            """,
+            [record_ids],
+        )
+        cursor.execute(
+            """
+            INSERT INTO directory_involvement (child_id, service_type, organisation_id, practitioner_id,
+                started_on, ended_on, is_lead_professional, caf_held, consent_recorded, origin,
+                source_record_id, created_at, updated_at)
+            SELECT r.child_id, d->>'service_type', o.id, p.id, NULLIF(d->>'involvement_start', '')::date,
+                   NULLIF(d->>'involvement_end', '')::date, false, false, coalesce(d->>'consent_recorded', '') = 'Y',
+                   'feed', r.id, now(), now()
+            FROM feeds_sourcerecord r, LATERAL (SELECT r.involvement_details AS d) x
+            LEFT JOIN orgs_organisation o ON o.code = NULLIF(d->>'organisation_code', '')
+            LEFT JOIN directory_practitioner p ON p.feed_key = CASE WHEN coalesce(d->>'practitioner_name', '') <> ''
+                THEN md5(concat_ws('|', d->>'organisation_code', d->>'practitioner_name',
+                         d->>'practitioner_phone', d->>'practitioner_email')) END
+            WHERE r.id = ANY(%s) AND r.retired_at IS NULL AND r.child_id IS NOT NULL
+              AND r.involvement_details <> '{}'
+            """,
+            [record_ids],
+        )
+
+
+def _write_report(batch: FeedBatch, parsed: ParsedFeed) -> str:
+    if not parsed.errors:
+        return ""
+    report_dir = Path(settings.CONTACTPOINT["FEED_REPORT_DIR"])
+    report_dir.mkdir(parents=True, exist_ok=True)
+    path = report_dir / f"batch-{batch.id}-{batch.source.code}-rejected.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line_number", "source_record_id", "field", "reason"])
+        for error in parsed.errors:
+            writer.writerow([error.line_number, error.source_record_id, error.field, error.reason])
+    return str(path)
+
+
+def load_feed(
+    *,
+    source_code: str,
+    path: Path,
+    mode: str = FeedBatch.Mode.DELTA,
+    force: bool = False,
+    actor: Any = None,
+    loaded_by: str = "",
+    progress: Progress | None = None,
+    today: datetime.date | None = None,
+) -> LoadSummary:
+    """Validate, store and match one feed file; return what happened. Atomic: all or nothing."""
+    import time
+
+    say = progress or (lambda message: None)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    if mode not in FeedBatch.Mode.values:
+        raise FeedLoadError(f"mode must be full or delta, not {mode!r}")
+    try:
+        source = SourceSystem.objects.get(code=source_code)
+    except SourceSystem.DoesNotExist:
+        raise FeedLoadError(
+            f"unknown source {source_code!r}: register it first with 'contactpoint sources add'"
+        ) from None
+    if not path.is_file():
+        raise FeedLoadError(f"{path}: no such file")
+    sha = file_sha256(path)
+    say(f"validating {path.name}")
+    parsed = parse_feed(path, today or timezone.localdate())
+    timings["validate"] = time.perf_counter() - started
+    summary = LoadSummary(source=source.code, mode=mode, rows_read=parsed.rows_read,
+                          accepted=len(parsed.rows), rejected=len({e.line_number for e in parsed.errors}))
+    try:
+        with transaction.atomic():
+            SourceSystem.objects.select_for_update().get(pk=source.pk)  # one load per source at a time
+            batch = FeedBatch.objects.create(
+                source=source, file_name=path.name, file_sha256=sha, mode=mode,
+                loaded_by=loaded_by or getattr(actor, "username", ""),
+            )
+            summary.batch_id = batch.id
+            t = time.perf_counter()
+            _copy_into_staging(parsed)
+            say(f"storing {len(parsed.rows)} accepted rows")
+            stored = _store_records(source, batch, mode, force)
+            timings["store"] = time.perf_counter() - t
+            counts = stored["counts"]
+            summary.new_records = counts.get("new", 0)
+            summary.changed = counts.get("changed", 0)
+            summary.unchanged = counts.get("unchanged", 0)
+            summary.retired = len(stored["retired_ids"])
+
+            t = time.perf_counter()
+            to_match = stored["new_ids"] + stored["changed_unlinked_ids"]
+            say(f"matching {len(to_match)} records")
+            outcome = match_records(to_match, batch=batch, progress=say)
+            timings["match"] = time.perf_counter() - t
+            summary.new_children = outcome.new_children
+            summary.linked_to_existing = outcome.linked_to_existing
+            summary.sent_to_review = outcome.sent_to_review
+
+            t = time.perf_counter()
+            affected_children = set(outcome.affected_children) | set(stored["changed_children"]) | set(
+                stored["retired_children"]
+            )
+            say(f"rebuilding {len(affected_children)} golden records")
+            rebuild_golden_records(sorted(affected_children))
+            sync_carers_and_involvements(stored["new_ids"] + stored["changed_ids"] + stored["retired_ids"])
+            timings["golden"] = time.perf_counter() - t
+
+            RejectedRow.objects.bulk_create(
+                RejectedRow(batch=batch, line_number=e.line_number, source_record_id=e.source_record_id,
+                            field=e.field[:40], reason=e.reason[:300])
+                for e in parsed.errors
+            )
+            summary.report_path = _write_report(batch, parsed)
+            timings["total"] = time.perf_counter() - started
+            summary.timings = {k: round(v, 2) for k, v in timings.items()}
+            batch.status = FeedBatch.Status.LOADED
+            batch.finished_at = timezone.now()
+            batch.summary = summary.as_dict()
+            batch.save(update_fields=["status", "finished_at", "summary"])
+            record_event(
+                action=AuditAction.FEED_LOAD, actor=actor, system_actor=loaded_by or "feed-loader",
+                details={"batch": batch.id, "source": source.code, "mode": mode, "file_sha256": sha,
+                         **{k: v for k, v in summary.as_dict().items() if isinstance(v, int)}},
+            )
+    except FeedRefused as refusal:
+        _record_refusal(source, path.name, sha, mode, str(refusal), actor, loaded_by)
+        raise
+    return summary
+
+
+def _record_refusal(source: SourceSystem, name: str, sha: str, mode: str, message: str, actor: Any,
+                    loaded_by: str) -> None:
+    """A refused load changes no records, but the refusal itself is history worth keeping."""
+    with transaction.atomic():
+        batch = FeedBatch.objects.create(
+            source=source, file_name=name, file_sha256=sha, mode=mode, status=FeedBatch.Status.REFUSED,
+            finished_at=timezone.now(), message=message, loaded_by=loaded_by or getattr(actor, "username", ""),
+        )
+        record_event(
+            action=AuditAction.FEED_LOAD, actor=actor, system_actor=loaded_by or "feed-loader", outcome="refused",
+            details={"batch": batch.id, "source": source.code, "mode": mode, "file_sha256": sha},
+        )
