@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from contactpoint.matching.training import train_and_activate
+
+
+class Command(BaseCommand):
+    help = "Retrain the matching model from the directory's data (matching train [--seed N]) and activate it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        train = sub.add_parser("train", help="unsupervised training (EM) on the current source records")
+        train.add_argument("--seed", type=int, default=42)
+        train.add_argument("--no-activate", action="store_true", help="store the model without using it")
+
+    def handle(self, *args: object, **options: object) -> None:
+        model = train_and_activate(seed=int(options["seed"]), activate=not options["no_activate"],  # type: ignore[call-overload]
+                                   system_actor="cli")
+        state = "active" if model.is_active else "stored, not active"
+        self.stdout.write(f"model {model.version} trained on {model.trained_on_records} records ({state})")

@@ -1,0 +1,291 @@
+"""Matching new source records into children: link automatically, send to review, or create a child.
+
+The probabilistic scoring is Splink's (``contactpoint.matching.engine``); this module decides what the
+scores mean for the directory and writes the result set-based:
+
+* Records whose best pair scores at least ``LINK_THRESHOLD`` join that record's child. New records that
+  match each other that strongly form one component, which becomes one child (within-source duplicates
+  and the same child in several sources of an initial load).
+* A component strongly matching records of two *different* existing children is not allowed to merge
+  them: it joins the best-scoring child and the other pair goes to review (a merge is a person's
+  decision).
+* A record whose best pair scores between ``REVIEW_THRESHOLD`` and ``LINK_THRESHOLD`` gets a child of its
+  own for now (so it can be found) and a review item pairing it with its best candidate; accepting the
+  review merges it into the candidate's child.
+* Pairs a person said are different children (``NeverLink``) are never linked again, and records whose
+  link a person decided (``link_pinned``) are never moved by a feed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contactpoint.core.identifiers import new_contactpoint_id
+from contactpoint.directory.identity import read_source_identities
+from contactpoint.feeds.models import FeedBatch
+from contactpoint.matching.models import MatchModel
+
+# Probability that a pair is the same child. Chosen on the synthetic truth (docs/matching.md):
+# false merges are the worse error, so automatic linking needs near-certainty.
+LINK_THRESHOLD = 0.99
+REVIEW_THRESHOLD = 0.5
+
+
+@dataclass
+class MatchOutcome:
+    new_children: int = 0
+    linked_to_existing: int = 0
+    sent_to_review: int = 0
+    affected_children: list[int] = field(default_factory=list)
+
+
+def active_model() -> MatchModel:
+    """The model in use; on an empty directory, the built-in default (works with no training)."""
+    model = MatchModel.objects.filter(is_active=True).first()
+    if model is None:
+        from contactpoint.matching import engine
+
+        settings_json = engine.default_model()
+        model, _ = MatchModel.objects.get_or_create(
+            version=engine.model_version(settings_json),
+            defaults={"settings": settings_json, "is_active": True, "note": "built-in default"},
+        )
+        if not model.is_active:
+            model.is_active = True
+            model.save(update_fields=["is_active"])
+    return model
+
+
+def _candidate_records(new_record_ids: list[int]) -> list[dict[str, Any]]:
+    """Existing, linked, current records that share a blocking key with any new record (SQL blocking)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH n AS (SELECT * FROM feeds_sourcerecord WHERE id = ANY(%s))
+            SELECT DISTINCT e.id FROM n JOIN feeds_sourcerecord e ON (
+                   (e.date_of_birth = n.date_of_birth)
+                OR (n.nhs_number <> '' AND e.nhs_number = n.nhs_number)
+                OR (n.upn <> '' AND e.upn = n.upn)
+                OR (n.postcode <> '' AND e.postcode = n.postcode)
+                OR (n.date_of_birth IS NOT NULL AND e.date_of_birth = make_date(
+                        extract(year FROM n.date_of_birth)::int, extract(day FROM n.date_of_birth)::int,
+                        extract(month FROM n.date_of_birth)::int)
+                    AND extract(day FROM n.date_of_birth) <= 12)
+            )
+            WHERE e.retired_at IS NULL AND e.child_id IS NOT NULL AND NOT (e.id = ANY(%s))
+            """,
+            [new_record_ids, new_record_ids],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return read_source_identities(record_ids=ids) if ids else []
+
+
+def _never_link_pairs(record_ids: Iterable[int]) -> set[frozenset[int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT record_a_id, record_b_id FROM matching_neverlink WHERE is_active "
+            "AND (record_a_id = ANY(%s) OR record_b_id = ANY(%s))",
+            [list(record_ids), list(record_ids)],
+        )
+        return {frozenset(row) for row in cursor.fetchall()}
+
+
+class _Components:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        self.parent.setdefault(x, x)
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _copy_rows(table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def match_records(
+    record_ids: list[int], *, batch: FeedBatch | None, progress: Callable[[str], None] | None = None
+) -> MatchOutcome:
+    """Link these (new, unlinked) source records to children. Must run inside the load's transaction."""
+    outcome = MatchOutcome()
+    if not record_ids:
+        return outcome
+    assert transaction.get_connection().in_atomic_block, "matching writes must be part of the load's transaction"
+    import pandas as pd
+
+    from contactpoint.matching import engine
+
+    say = progress or (lambda message: None)
+    model = active_model()
+    new_rows = read_source_identities(record_ids=record_ids)
+    existing_rows = _candidate_records(record_ids)
+    child_of = {row["record_key"]: row["child_id"] for row in existing_rows}
+    say(f"scoring {len(new_rows)} new records against {len(existing_rows)} candidates")
+    new_df = pd.DataFrame(new_rows)
+    frames = [engine.score_within(new_df, model.settings)] if len(new_rows) > 1 else []
+    if existing_rows:
+        frames.append(engine.score_against(new_df, pd.DataFrame(existing_rows), model.settings))
+    pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    never = _never_link_pairs(record_ids)
+    new_set = set(record_ids)
+    components = _Components()
+    for rid in record_ids:
+        components.find(rid)
+    # best strong link to an existing record, and best uncertain candidate, per new record
+    strong_existing: dict[int, list[tuple[float, int]]] = {}
+    uncertain: dict[int, tuple[float, int, Any]] = {}
+    if len(pairs):
+        pairs = pairs.sort_values("match_probability", ascending=False)
+        for row in pairs.itertuples(index=False):
+            left, right, prob = int(row.record_key_l), int(row.record_key_r), float(row.match_probability)
+            if prob < REVIEW_THRESHOLD:
+                break
+            if frozenset((left, right)) in never:
+                continue
+            if left not in new_set:
+                left, right = right, left
+            if prob >= LINK_THRESHOLD:
+                if right in new_set:
+                    components.union(left, right)
+                else:
+                    strong_existing.setdefault(left, []).append((prob, right))
+            elif left not in uncertain:
+                uncertain[left] = (prob, right, row)
+
+    # Decide per component.
+    members: dict[int, list[int]] = {}
+    for rid in record_ids:
+        members.setdefault(components.find(rid), []).append(rid)
+    version = model.version
+    assignments: list[tuple[int, int | None, str, float | None, str]] = []  # record, child, method, score, key
+    new_child_keys: list[str] = []
+    reviews: list[tuple[int, int, float, Any]] = []
+    for root, recs in members.items():
+        links = sorted((score, ex) for rid in recs for score, ex in strong_existing.get(rid, []))
+        children = {}
+        for score, ex in links:
+            children[child_of[ex]] = max(score, children.get(child_of[ex], 0.0))
+        if children:
+            best_child = max(children, key=lambda c: children[c])
+            for rid in recs:
+                best = max((s for s, ex in strong_existing.get(rid, []) if child_of[ex] == best_child), default=None)
+                assignments.append((rid, best_child, "automatic", best, ""))
+            outcome.linked_to_existing += len(recs)
+            # Another existing child also strongly matched: a person decides whether they are one child.
+            for score, ex in links:
+                if child_of[ex] != best_child:
+                    rid = next(r for r in recs if any(e == ex for _, e in strong_existing.get(r, [])))
+                    reviews.append((rid, ex, score, None))
+            continue
+        key = f"c{root}"
+        new_child_keys.append(key)
+        best_uncertain = max((uncertain[r] + (r,) for r in recs if r in uncertain), default=None,
+                             key=lambda u: u[0])
+        for rid in recs:
+            assignments.append((rid, None, "new", None, key))
+        if best_uncertain is not None:
+            prob, candidate, row, rid = best_uncertain
+            reviews.append((rid, candidate, prob, row))
+            outcome.sent_to_review += len(recs)
+        else:
+            outcome.new_children += 1
+
+    say(f"writing {len(new_child_keys)} new children and {len(assignments)} links")
+    now = timezone.now()
+    key_to_child: dict[str, int] = {}
+    if new_child_keys:
+        ids = {key: new_contactpoint_id() for key in new_child_keys}
+        _copy_rows(
+            "directory_child",
+            ["contactpoint_id", "status", "given_names", "family_name", "sex", "address_line_1", "address_line_2",
+             "town", "postcode", "nhs_number", "upn", "retention_condition", "created_at", "updated_at"],
+            ((ident, "active", "", "", "U", "", "", "", "", "", "", "", now, now) for ident in ids.values()),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT contactpoint_id, id FROM directory_child WHERE contactpoint_id = ANY(%s)",
+                           [list(ids.values())])
+            by_ident = dict(cursor.fetchall())
+        key_to_child = {key: by_ident[ident] for key, ident in ids.items()}
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE match_assign (record_id bigint, child_id bigint, method text, score float8) "
+            "ON COMMIT DROP"
+        )
+    _copy_rows("match_assign", ["record_id", "child_id", "method", "score"],
+               ((rid, child if child is not None else key_to_child[key], method, score)
+                for rid, child, method, score, key in assignments))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE feeds_sourcerecord r SET child_id = a.child_id, link_method = a.method, link_score = a.score,
+                   link_model_version = %s
+            FROM match_assign a WHERE r.id = a.record_id AND NOT r.link_pinned
+            """,
+            [version],
+        )
+        cursor.execute(
+            """
+            INSERT INTO matching_linkevent (source_record_id, from_child_id, to_child_id, method, score,
+                                            model_version, batch_id, explanation, created_at)
+            SELECT record_id, NULL, child_id, method, score, %s, %s, '[]'::jsonb, %s FROM match_assign
+            """,
+            [version, batch.id if batch else None, now],
+        )
+        cursor.execute("SELECT DISTINCT child_id FROM match_assign")
+        outcome.affected_children = [row[0] for row in cursor.fetchall()]
+        cursor.execute("DROP TABLE match_assign")
+
+    if reviews:
+        _write_reviews(reviews, version, now)
+    return outcome
+
+
+def _write_reviews(reviews: list[tuple[int, int, float, Any]], version: str, now: Any) -> None:
+    from contactpoint.matching import engine
+
+    rows = []
+    for rid, candidate, prob, pair_row in reviews:
+        explanation = engine.explain_pair(pair_row._asdict()) if pair_row is not None else []
+        rows.append((rid, candidate, prob, version, json.dumps(explanation), "open", now))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE review_new (record_id bigint, candidate_id bigint, score float8, model_version text, "
+            "explanation jsonb, status text, created_at timestamptz) ON COMMIT DROP"
+        )
+    _copy_rows("review_new", ["record_id", "candidate_id", "score", "model_version", "explanation", "status",
+                              "created_at"], rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO matching_reviewitem (record_id, candidate_id, score, model_version, explanation, status,
+                                             local_authority_id, created_at)
+            SELECT n.record_id, n.candidate_id, n.score, n.model_version, n.explanation, n.status,
+                   c.local_authority_id, n.created_at
+            FROM review_new n
+            JOIN feeds_sourcerecord cand ON cand.id = n.candidate_id
+            LEFT JOIN directory_child c ON c.id = cand.child_id
+            ON CONFLICT (record_id, candidate_id) DO NOTHING
+            """
+        )
+        cursor.execute("DROP TABLE review_new")
