@@ -55,3 +55,47 @@ class User(AbstractUser):
                 if until is None or until < today:
                     reasons.append(f"{name} not current")
         return reasons
+
+
+class SignedInSession(models.Model):
+    """A web session a user signed in to, so that suspending them can end every session at once.
+
+    Sessions live in the database (Django's default engine); deleting the session row deletes this row.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    session = models.OneToOneField("sessions.Session", on_delete=models.CASCADE, related_name="+")
+    signed_in_at = models.DateTimeField(default=timezone.now)
+    client_address = models.CharField(max_length=45, blank=True)
+
+    def __str__(self) -> str:
+        return f"Session of {self.user.username} since {self.signed_in_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API.
+
+    Only a SHA-256 hash of the secret is stored (the secret is shown once, when created); tokens are
+    long random strings, so a fast hash is enough. A token is usable until it expires or is revoked,
+    and only while its user may use the directory.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, help_text="what the token is for")
+    prefix = models.CharField(max_length=12, help_text="the token's first characters, to tell tokens apart")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=150, blank=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}… of {self.user.username}"
+
+    def is_usable(self, now: datetime.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
