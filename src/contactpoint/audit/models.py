@@ -1,15 +1,22 @@
 """The audit trail: who did what to which children, when, from where, why, and with what outcome.
 
 Events hold directory identifiers, never a child's personal data, so they survive erasure.
+
+Rows are insert-only (database triggers, see migration 0002). The one permitted change is sealing: an
+unsealed event (``position`` NULL) is given its ``position`` in the log, its ``leaf_hash`` and its
+``seal_mac`` exactly once; see :mod:`contactpoint.audit.integrity` and ``docs/audit.md``.
 """
 
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 
 class AuditEvent(models.Model):
+    # Identity of the row. Assigned at insert from a sequence, so values left by rolled-back
+    # transactions are missing: gaps in ``sequence`` are normal and prove nothing.
     sequence = models.BigAutoField(primary_key=True)
     occurred_at = models.DateTimeField()
     action = models.CharField(max_length=60)
@@ -22,11 +29,55 @@ class AuditEvent(models.Model):
     client_address = models.CharField(max_length=45, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    # Hash chain: entry_hash = H(previous entry_hash || canonical event). See contactpoint.audit.chain.
-    entry_hash = models.CharField(max_length=64, blank=True)
+    # Set once, by the sealing step. ``position`` numbers sealed events 0, 1, 2, … with no gaps, so a
+    # missing position is a deleted event (unlike a missing sequence number).
+    position = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    # SHA-256(0x00 || canonical JSON of the event, position included): the RFC 9162 Merkle leaf hash.
+    leaf_hash = models.BinaryField(null=True, blank=True, editable=False)
+    # HMAC-SHA256 of (position, leaf_hash) under a key derived from the signing key: lets verification
+    # name the exact event an attacker rewrote even when they recomputed its leaf hash.
+    seal_mac = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["action", "occurred_at"]),
             models.Index(fields=["actor_username", "occurred_at"]),
+            models.Index(fields=["occurred_at"], name="audit_event_occurred_idx"),
+            GinIndex(fields=["children"], name="audit_event_children_gin"),
+            # Finds the (few) unsealed events without scanning the log.
+            models.Index(
+                fields=["sequence"],
+                name="audit_event_unsealed_idx",
+                condition=models.Q(position__isnull=True),
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"audit event {self.sequence} ({self.action})"
+
+    @property
+    def is_sealed(self) -> bool:
+        return self.position is not None
+
+
+class Checkpoint(models.Model):
+    """A signed tree head: the Merkle root of the first ``tree_size`` sealed events, signed with Ed25519.
+
+    The signed text follows the C2SP ``tlog-checkpoint`` note body (origin, size, base64 root, then a
+    timestamp line), so an outside party can check it with nothing but the public key.
+    """
+
+    tree_size = models.BigIntegerField()
+    root_hash = models.BinaryField()
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.BinaryField()
+    # The roots of the perfect subtrees of this tree (see merkle.MerkleFrontier): lets the next
+    # checkpoint hash only the events sealed since, once this one's signed root vouches for them.
+    frontier = models.BinaryField()
+
+    class Meta:
+        ordering = ["tree_size", "id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.pk} (size {self.tree_size})"

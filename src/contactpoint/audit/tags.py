@@ -12,8 +12,8 @@ class AuditAction(StrEnum):
     ACCOUNT_SIGN_IN = "account:session:sign_in"
     ACCOUNT_SIGN_IN_FAILED = "account:session:sign_in_failed"
     ACCOUNT_SIGN_OUT = "account:session:sign_out"
-    ACCOUNT_TOKEN_CREATE = "account:token:create"
-    ACCOUNT_TOKEN_REVOKE = "account:token:revoke"
+    ACCOUNT_TOKEN_CREATE = "account:token:create"  # noqa: S105 - an event name, not a secret
+    ACCOUNT_TOKEN_REVOKE = "account:token:revoke"  # noqa: S105 - an event name, not a secret
     ACCOUNT_USER_CREATE = "account:user:create"
     ACCOUNT_USER_CHANGE = "account:user:change"
     ACCOUNT_USER_SUSPEND = "account:user:suspend"
