@@ -1,0 +1,476 @@
+"""Tamper evidence: sealing events into an RFC 9162 Merkle tree, signing checkpoints, verifying the log.
+
+* :func:`seal_events` gives every unsealed event, in sequence order, the next ``position`` (0, 1, 2, …
+  with no gaps), its leaf hash ``SHA-256(0x00 || canonical JSON)`` and its seal (an HMAC of position and
+  leaf hash under a key derived from the signing key).
+* :func:`create_checkpoint` signs the Merkle root of all sealed events (Ed25519).
+* :func:`verify_log` recomputes everything, streaming, and names the first bad event.
+
+Why it is built this way (and what it does not protect against) is in ``docs/audit.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hmac
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.db import connection, transaction
+from django.utils import timezone
+
+from contactpoint.audit.errors import CheckpointFileError, SigningKeyError
+from contactpoint.audit.keys import SigningKey, key_id_for, load_signing_key
+from contactpoint.audit.merkle import MerkleFrontier, leaf_hash
+from contactpoint.audit.models import Checkpoint
+
+# Names the log in every signed checkpoint, so a signature cannot be replayed as another log's.
+ORIGIN = "contactpoint/audit/v1"
+EXPORT_FORMAT = "contactpoint-audit-checkpoint/v1"
+# pg_advisory_xact_lock key held while sealing or checkpointing: one sealer at a time. Writers of
+# events never take it.
+SEAL_LOCK_KEY = 0x0A0D17_5EA1
+CHUNK_SIZE = 20_000
+
+# The event's columns in the order the queries below select them (position is added when sealed).
+EVENT_COLUMNS = (
+    "sequence",
+    "occurred_at",
+    "action",
+    "outcome",
+    "actor_username",
+    "actor_role",
+    "actor_organisation",
+    "requester",
+    "children",
+    "client_address",
+    "reason",
+    "details",
+)
+_SELECT = ", ".join(EVENT_COLUMNS)
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """UTC, always with microseconds and a ``Z``: one spelling per instant."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_event(row: Sequence[Any], position: int) -> bytes:
+    """The bytes an event's leaf hash covers: JSON, keys sorted, no spaces, UTF-8.
+
+    ``row`` holds :data:`EVENT_COLUMNS` as the database returns them. Anyone holding an export
+    (``contactpoint audit export``) can rebuild these bytes with any JSON library.
+    """
+    details = row[11]
+    if isinstance(details, str):  # Django asks psycopg for jsonb as text
+        details = json.loads(details)
+    document = {
+        "action": row[2],
+        "actor_organisation": row[6],
+        "actor_role": row[5],
+        "actor_username": row[4],
+        "children": list(row[8]),
+        "client_address": row[9],
+        "details": details,
+        "occurred_at": format_timestamp(row[1]),
+        "outcome": row[3],
+        "position": position,
+        "reason": row[10],
+        "requester": row[7],
+        "sequence": row[0],
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def event_leaf_hash(row: Sequence[Any], position: int) -> bytes:
+    return leaf_hash(canonical_event(row, position))
+
+
+def event_seal(seal_key: bytes, position: int, leaf: bytes) -> bytes:
+    return hmac.digest(seal_key, position.to_bytes(8, "big") + leaf, "sha256")
+
+
+# --- sealing -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SealResult:
+    sealed: int
+    tree_size: int
+
+
+def _lock_sealing(cursor: Any) -> None:
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
+
+
+def _seal_in_transaction(cursor: Any, key: SigningKey, chunk_size: int) -> SealResult:
+    seal_key = key.seal_key()
+    cursor.execute("SELECT max(position) FROM audit_auditevent")
+    highest = cursor.fetchone()[0]
+    next_position = 0 if highest is None else highest + 1
+    first_position = next_position
+    after_sequence = 0
+    while True:
+        # Keyset pagination over the partial index of unsealed events.
+        cursor.execute(
+            f"SELECT {_SELECT} FROM audit_auditevent WHERE position IS NULL AND sequence > %s "  # noqa: S608
+            "ORDER BY sequence LIMIT %s",
+            [after_sequence, chunk_size],
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            break
+        sequences, positions, leaves, seals = [], [], [], []
+        for row in rows:
+            leaf = event_leaf_hash(row, next_position)
+            sequences.append(row[0])
+            positions.append(next_position)
+            leaves.append(leaf)
+            seals.append(event_seal(seal_key, next_position, leaf))
+            next_position += 1
+        # One set-based UPDATE per chunk; the insert-only trigger lets through exactly this change.
+        cursor.execute(
+            "UPDATE audit_auditevent AS e SET position = s.position, leaf_hash = s.leaf_hash, "
+            "seal_mac = s.seal_mac FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[], %s::bytea[]) "
+            "AS s(sequence, position, leaf_hash, seal_mac) WHERE e.sequence = s.sequence",
+            [sequences, positions, leaves, seals],
+        )
+        after_sequence = rows[-1][0]
+    return SealResult(sealed=next_position - first_position, tree_size=next_position)
+
+
+def seal_events(*, chunk_size: int = CHUNK_SIZE) -> SealResult:
+    """Seal every committed, unsealed event into the log, in sequence order.
+
+    Safe to run at any time and from several processes (one seals while the others wait). Events whose
+    transaction commits after a seal started are sealed by the next one.
+    """
+    key = load_signing_key()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock_sealing(cursor)
+        return _seal_in_transaction(cursor, key, chunk_size)
+
+
+# --- checkpoints -------------------------------------------------------------------------------------
+
+
+def checkpoint_note(tree_size: int, root: bytes, created_at: dt.datetime, origin: str = ORIGIN) -> bytes:
+    """The signed text: a C2SP tlog-checkpoint body (origin, size, base64 root) plus a time line."""
+    root_b64 = base64.b64encode(root).decode("ascii")
+    return f"{origin}\n{tree_size}\n{root_b64}\ntime {format_timestamp(created_at)}\n".encode()
+
+
+def _signature_valid(public_key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        public_key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def create_checkpoint() -> Checkpoint:
+    """Seal pending events, then sign and store a checkpoint of the whole log."""
+    key = load_signing_key()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock_sealing(cursor)
+        _seal_in_transaction(cursor, key, CHUNK_SIZE)
+        frontier = MerkleFrontier()
+        previous = Checkpoint.objects.order_by("-tree_size", "-id").first()
+        if previous is not None and previous.key_id == key.key_id:
+            candidate = MerkleFrontier.from_bytes(previous.tree_size, bytes(previous.frontier))
+            note = checkpoint_note(previous.tree_size, bytes(previous.root_hash), previous.created_at)
+            # Reuse the saved frontier only when the previous checkpoint's signature vouches for it.
+            if candidate.root() == bytes(previous.root_hash) and _signature_valid(
+                key.public_key, bytes(previous.signature), note
+            ):
+                frontier = candidate
+        cursor.execute(
+            "SELECT position, leaf_hash FROM audit_auditevent WHERE position >= %s ORDER BY position",
+            [frontier.size],
+        )
+        for position, leaf in cursor.fetchall():
+            if position != frontier.size:
+                raise RuntimeError(
+                    f"sealed positions are not contiguous at {frontier.size}; run 'contactpoint audit verify'"
+                )
+            frontier.append(bytes(leaf))
+        created_at = timezone.now()
+        root = frontier.root()
+        return Checkpoint.objects.create(
+            tree_size=frontier.size,
+            root_hash=root,
+            created_at=created_at,
+            key_id=key.key_id,
+            signature=key.sign(checkpoint_note(frontier.size, root, created_at)),
+            frontier=frontier.to_bytes(),
+        )
+
+
+def export_checkpoint(checkpoint: Checkpoint) -> dict[str, Any]:
+    """A checkpoint as JSON for an outside party to keep, with the public key that checks it."""
+    key = load_signing_key()
+    if checkpoint.key_id != key.key_id:
+        raise SigningKeyError(
+            f"checkpoint {checkpoint.pk} was signed by key {checkpoint.key_id}, not this one"
+        )
+    root = bytes(checkpoint.root_hash)
+    return {
+        "format": EXPORT_FORMAT,
+        "origin": ORIGIN,
+        "tree_size": checkpoint.tree_size,
+        "root_hash": root.hex(),
+        "timestamp": format_timestamp(checkpoint.created_at),
+        "key_id": checkpoint.key_id,
+        "public_key": base64.b64encode(key.public_key_raw).decode("ascii"),
+        "signature": base64.b64encode(bytes(checkpoint.signature)).decode("ascii"),
+        "note": checkpoint_note(checkpoint.tree_size, root, checkpoint.created_at).decode(),
+    }
+
+
+@dataclass(frozen=True)
+class ExportedCheckpoint:
+    """A checkpoint read back from a file an outside party kept."""
+
+    label: str
+    tree_size: int
+    root: bytes
+    created_at: dt.datetime
+    origin: str
+    public_key_raw: bytes
+    signature: bytes
+
+    @classmethod
+    def from_file(cls, path: Path) -> ExportedCheckpoint:
+        try:
+            data = json.loads(path.read_text())
+            if data.get("format") != EXPORT_FORMAT:
+                raise CheckpointFileError(f"{path}: not a {EXPORT_FORMAT} file")
+            return cls(
+                label=f"exported checkpoint {path.name}",
+                tree_size=int(data["tree_size"]),
+                root=bytes.fromhex(data["root_hash"]),
+                created_at=dt.datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00")),
+                origin=str(data["origin"]),
+                public_key_raw=base64.b64decode(data["public_key"]),
+                signature=base64.b64decode(data["signature"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise CheckpointFileError(f"{path}: cannot read checkpoint ({error})") from error
+
+
+# --- verification ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing found wrong, with the event it concerns where there is one."""
+
+    message: str
+    sequence: int | None = None
+    position: int | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.sequence is not None:
+            where.append(f"event {self.sequence}")
+        if self.position is not None:
+            where.append(f"position {self.position}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+@dataclass
+class VerificationResult:
+    events: int = 0
+    unsealed: int = 0
+    checkpoints: int = 0
+    exported: int = 0
+    root: bytes = b""
+    newly_sealed: int = 0
+    problem: Problem | None = None
+    checkpoint_problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def summary(self) -> str:
+        if self.problem is not None:
+            return f"audit log verification FAILED: {self.problem}"
+        sealed = f"; sealed {self.newly_sealed} new" if self.newly_sealed else ""
+        return (
+            f"audit log verified: {self.events} events, root {self.root.hex()[:16]}…, "
+            f"{self.checkpoints} stored and {self.exported} exported checkpoint(s) match{sealed}"
+        )
+
+
+def _stream_sealed(chunk_size: int) -> Iterator[tuple[Any, ...]]:
+    """Sealed events in position order through a server-side cursor: memory stays flat."""
+    cursor = connection.chunked_cursor()
+    try:
+        cursor.execute(
+            f"SELECT {_SELECT}, position, leaf_hash, seal_mac FROM audit_auditevent "  # noqa: S608
+            "WHERE position IS NOT NULL ORDER BY position"
+        )
+        while rows := cursor.fetchmany(chunk_size):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+def _event_problem(
+    row: tuple[Any, ...], expected: int, previous_sequence: int | None, seal_key: bytes
+) -> tuple[Problem | None, bytes]:
+    sequence, position, stored_leaf, stored_seal = row[0], row[12], row[13], row[14]
+    if position > expected:
+        after = f"after event {previous_sequence}" if previous_sequence is not None else "at the start"
+        missing = position - expected
+        return (
+            Problem(
+                f"missing: {missing} sealed event(s) {after} were deleted (the next surviving event is "
+                f"{sequence} at position {position})",
+                position=expected,
+            ),
+            b"",
+        )
+    if position < expected:
+        return Problem("appears twice in the log (a forged copy)", sequence, position), b""
+    leaf = event_leaf_hash(row, position)
+    if stored_leaf is None or not hmac.compare_digest(bytes(stored_leaf), leaf):
+        return Problem(
+            "altered or moved: its content or position no longer matches its leaf hash", sequence, position
+        ), leaf
+    if stored_seal is None or not hmac.compare_digest(
+        bytes(stored_seal), event_seal(seal_key, position, leaf)
+    ):
+        return (
+            Problem(
+                "its seal is not valid: the event was forged, moved or rewritten with a recomputed hash",
+                sequence,
+                position,
+            ),
+            leaf,
+        )
+    return None, leaf
+
+
+def verify_log(
+    *,
+    exported: Sequence[ExportedCheckpoint] = (),
+    seal_afterwards: bool = True,
+    chunk_size: int = CHUNK_SIZE,
+) -> VerificationResult:
+    """Recompute every leaf hash, seal and checkpoint root, and check exported checkpoints.
+
+    Stops at the first bad event, in log order. When the log is sound and ``seal_afterwards`` is set,
+    events recorded since the last seal are then sealed.
+    """
+    key = load_signing_key()
+    seal_key = key.seal_key()
+    result = VerificationResult(exported=len(exported))
+    # Roots the log must reproduce, by tree size: every stored checkpoint whose signature holds and
+    # every exported one.
+    targets: dict[int, list[tuple[str, bytes]]] = {}
+    stored_keys: set[str] = set()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:
+            with connection.cursor() as cursor:
+                # One snapshot for checkpoints and events alike, even if a seal commits meanwhile.
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        for checkpoint in Checkpoint.objects.order_by("tree_size", "id"):
+            result.checkpoints += 1
+            stored_keys.add(checkpoint.key_id)
+            label = f"checkpoint #{checkpoint.pk} (size {checkpoint.tree_size})"
+            root = bytes(checkpoint.root_hash)
+            if checkpoint.key_id != key.key_id:
+                result.checkpoint_problems.append(
+                    Problem(
+                        f"{label} was signed by key {checkpoint.key_id}, not the configured key {key.key_id}"
+                    )
+                )
+                continue
+            note = checkpoint_note(checkpoint.tree_size, root, checkpoint.created_at)
+            if not _signature_valid(key.public_key, bytes(checkpoint.signature), note):
+                result.checkpoint_problems.append(
+                    Problem(f"{label}: its signature does not verify (the checkpoint was altered or forged)")
+                )
+                continue
+            targets.setdefault(checkpoint.tree_size, []).append((label, root))
+        for outside in exported:
+            if outside.public_key_raw != key.public_key_raw:
+                result.checkpoint_problems.append(
+                    Problem(
+                        f"{outside.label} was signed by key {key_id_for(outside.public_key_raw)}, "
+                        f"not the configured key {key.key_id}"
+                    )
+                )
+                continue
+            note = checkpoint_note(outside.tree_size, outside.root, outside.created_at, outside.origin)
+            if outside.origin != ORIGIN or not _signature_valid(key.public_key, outside.signature, note):
+                result.checkpoint_problems.append(Problem(f"{outside.label}: its signature does not verify"))
+                continue
+            targets.setdefault(outside.tree_size, []).append((outside.label, outside.root))
+
+        if stored_keys and key.key_id not in stored_keys:
+            # Every seal would fail; say what is actually wrong instead.
+            result.problem = Problem(
+                f"the configured signing key ({key.key_id}) is not the key this log was signed with "
+                f"({', '.join(sorted(stored_keys))}); check {key.source}"
+            )
+            return result
+        frontier = MerkleFrontier()
+        previous_sequence: int | None = None
+        for row in _stream_sealed(chunk_size):
+            problem, leaf = _event_problem(row, frontier.size, previous_sequence, seal_key)
+            if problem is not None:
+                result.problem = problem
+                break
+            frontier.append(leaf)
+            previous_sequence = row[0]
+            for label, root in targets.get(frontier.size, ()):
+                if frontier.root() != root:
+                    result.problem = Problem(
+                        f"the log's first {frontier.size} events no longer give the root in {label}",
+                        row[0],
+                        row[12],
+                    )
+                    break
+            if result.problem is not None:
+                break
+        result.events = frontier.size
+        result.root = frontier.root()
+        if result.problem is None:
+            longer = [
+                (size, label) for size, found in targets.items() if size > frontier.size for label, _ in found
+            ]
+            if longer:
+                size, label = min(longer)
+                after = (
+                    f"after event {previous_sequence}" if previous_sequence is not None else "at the start"
+                )
+                result.problem = Problem(
+                    f"missing: the log ends at {frontier.size} events but {label} covers {size}; "
+                    f"the events {after} were deleted",
+                    position=frontier.size,
+                )
+        if result.problem is None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*), "
+                    "min(sequence) FILTER (WHERE leaf_hash IS NOT NULL OR seal_mac IS NOT NULL) "
+                    "FROM audit_auditevent WHERE position IS NULL"
+                )
+                result.unsealed, half_sealed = cursor.fetchone()
+            if half_sealed is not None:
+                result.problem = Problem("has a leaf hash or seal but no position in the log", half_sealed)
+        if result.problem is None and result.checkpoint_problems:
+            result.problem = result.checkpoint_problems[0]
+    if result.ok and seal_afterwards and result.unsealed:
+        result.newly_sealed = seal_events(chunk_size=chunk_size).sealed
+    return result
