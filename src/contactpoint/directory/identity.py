@@ -108,6 +108,7 @@ def rebuild_golden_records(child_ids: Sequence[int]) -> None:
         cursor.execute("CREATE TEMP TABLE IF NOT EXISTS golden_ids (id bigint PRIMARY KEY) ON COMMIT DROP")
         cursor.execute("TRUNCATE golden_ids")
         cursor.execute("INSERT INTO golden_ids SELECT DISTINCT unnest(%s::bigint[])", [ids])
+        cursor.execute("DROP TABLE IF EXISTS golden_src")
         cursor.execute(
             """
             CREATE TEMP TABLE golden_src ON COMMIT DROP AS

@@ -69,9 +69,8 @@ _STAGING_COLUMNS = ["line_number", *FEED_FIELDS, "content_hash"]
 def _copy_into_staging(parsed: ParsedFeed) -> None:
     with connection.cursor() as cursor:
         columns = ", ".join(f"{c} text" for c in FEED_FIELDS)
-        cursor.execute(
-            f"CREATE TEMP TABLE feed_staging (line_number int, {columns}, content_hash text) ON COMMIT DROP"
-        )
+        cursor.execute("DROP TABLE IF EXISTS feed_staging")
+        cursor.execute(f"CREATE TEMP TABLE feed_staging (line_number int, {columns}, content_hash text) ON COMMIT DROP")
         raw = cursor.cursor  # the psycopg cursor underneath Django's wrapper, for COPY
         with raw.copy(f"COPY feed_staging ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy:
             for row in parsed.rows:
@@ -85,7 +84,7 @@ def _nullif(column: str) -> str:
 
 
 _RECORD_VALUES = f"""
-    st.given_names, st.family_name, st.former_family_names, {_nullif('date_of_birth')}::date, st.sex,
+    st.given_names, st.family_name, st.former_family_names, {_nullif("date_of_birth")}::date, st.sex,
     st.address_line_1, st.address_line_2, st.town, st.postcode, st.nhs_number, st.upn, st.local_authority,
     st.retention_condition,
     CASE WHEN st.carer_given_names <> '' OR st.carer_family_name <> '' THEN jsonb_build_object(
@@ -112,6 +111,7 @@ def _store_records(source: SourceSystem, batch: FeedBatch, mode: str, force: boo
     """Insert new records, update changed ones, retire missing ones (full mode). Set-based."""
     now = timezone.now()
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS feed_classified")
         cursor.execute(
             """
             CREATE TEMP TABLE feed_classified ON COMMIT DROP AS
@@ -311,13 +311,21 @@ def load_feed(
     say(f"validating {path.name}")
     parsed = parse_feed(path, today or timezone.localdate())
     timings["validate"] = time.perf_counter() - started
-    summary = LoadSummary(source=source.code, mode=mode, rows_read=parsed.rows_read,
-                          accepted=len(parsed.rows), rejected=len({e.line_number for e in parsed.errors}))
+    summary = LoadSummary(
+        source=source.code,
+        mode=mode,
+        rows_read=parsed.rows_read,
+        accepted=len(parsed.rows),
+        rejected=len({e.line_number for e in parsed.errors}),
+    )
     try:
         with transaction.atomic():
             SourceSystem.objects.select_for_update().get(pk=source.pk)  # one load per source at a time
             batch = FeedBatch.objects.create(
-                source=source, file_name=path.name, file_sha256=sha, mode=mode,
+                source=source,
+                file_name=path.name,
+                file_sha256=sha,
+                mode=mode,
                 loaded_by=loaded_by or getattr(actor, "username", ""),
             )
             summary.batch_id = batch.id
@@ -342,8 +350,8 @@ def load_feed(
             summary.sent_to_review = outcome.sent_to_review
 
             t = time.perf_counter()
-            affected_children = set(outcome.affected_children) | set(stored["changed_children"]) | set(
-                stored["retired_children"]
+            affected_children = (
+                set(outcome.affected_children) | set(stored["changed_children"]) | set(stored["retired_children"])
             )
             say(f"rebuilding {len(affected_children)} golden records")
             rebuild_golden_records(sorted(affected_children))
@@ -351,8 +359,13 @@ def load_feed(
             timings["golden"] = time.perf_counter() - t
 
             RejectedRow.objects.bulk_create(
-                RejectedRow(batch=batch, line_number=e.line_number, source_record_id=e.source_record_id,
-                            field=e.field[:40], reason=e.reason[:300])
+                RejectedRow(
+                    batch=batch,
+                    line_number=e.line_number,
+                    source_record_id=e.source_record_id,
+                    field=e.field[:40],
+                    reason=e.reason[:300],
+                )
                 for e in parsed.errors
             )
             summary.report_path = _write_report(batch, parsed)
@@ -363,9 +376,16 @@ def load_feed(
             batch.summary = summary.as_dict()
             batch.save(update_fields=["status", "finished_at", "summary"])
             record_event(
-                action=AuditAction.FEED_LOAD, actor=actor, system_actor=loaded_by or "feed-loader",
-                details={"batch": batch.id, "source": source.code, "mode": mode, "file_sha256": sha,
-                         **{k: v for k, v in summary.as_dict().items() if isinstance(v, int)}},
+                action=AuditAction.FEED_LOAD,
+                actor=actor,
+                system_actor=loaded_by or "feed-loader",
+                details={
+                    "batch": batch.id,
+                    "source": source.code,
+                    "mode": mode,
+                    "file_sha256": sha,
+                    **{k: v for k, v in summary.as_dict().items() if isinstance(v, int)},
+                },
             )
     except FeedRefused as refusal:
         _record_refusal(source, path.name, sha, mode, str(refusal), actor, loaded_by)
@@ -373,15 +393,25 @@ def load_feed(
     return summary
 
 
-def _record_refusal(source: SourceSystem, name: str, sha: str, mode: str, message: str, actor: Any,
-                    loaded_by: str) -> None:
+def _record_refusal(
+    source: SourceSystem, name: str, sha: str, mode: str, message: str, actor: Any, loaded_by: str
+) -> None:
     """A refused load changes no records, but the refusal itself is history worth keeping."""
     with transaction.atomic():
         batch = FeedBatch.objects.create(
-            source=source, file_name=name, file_sha256=sha, mode=mode, status=FeedBatch.Status.REFUSED,
-            finished_at=timezone.now(), message=message, loaded_by=loaded_by or getattr(actor, "username", ""),
+            source=source,
+            file_name=name,
+            file_sha256=sha,
+            mode=mode,
+            status=FeedBatch.Status.REFUSED,
+            finished_at=timezone.now(),
+            message=message,
+            loaded_by=loaded_by or getattr(actor, "username", ""),
         )
         record_event(
-            action=AuditAction.FEED_LOAD, actor=actor, system_actor=loaded_by or "feed-loader", outcome="refused",
+            action=AuditAction.FEED_LOAD,
+            actor=actor,
+            system_actor=loaded_by or "feed-loader",
+            outcome="refused",
             details={"batch": batch.id, "source": source.code, "mode": mode, "file_sha256": sha},
         )

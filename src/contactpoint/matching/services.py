@@ -96,30 +96,29 @@ def _never_link_pairs(record_ids: Iterable[int]) -> set[frozenset[int]]:
         return {frozenset(row) for row in cursor.fetchall()}
 
 
-class _Components:
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
+def _without_never_links(pairs: Any, never: set[frozenset[int]]) -> Any:
+    """Drop pairs a person has said are different children."""
+    if pairs is None or not never or not len(pairs):
+        return pairs
+    keep = [
+        frozenset((int(a), int(b))) not in never
+        for a, b in zip(pairs["record_key_l"], pairs["record_key_r"], strict=True)
+    ]
+    return pairs[keep].reset_index(drop=True)
 
-    def find(self, x: int) -> int:
-        self.parent.setdefault(x, x)
-        root = x
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[x] != root:
-            self.parent[x], x = root, self.parent[x]
-        return root
 
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+def _pair_lookup(frames: list[Any]) -> dict[frozenset[int], dict[str, Any]]:
+    lookup: dict[frozenset[int], dict[str, Any]] = {}
+    for frame in frames:
+        for row in frame.to_dict("records"):
+            lookup[frozenset((int(row["record_key_l"]), int(row["record_key_r"])))] = row
+    return lookup
 
 
 def _copy_rows(table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def match_records(
@@ -140,76 +139,67 @@ def match_records(
     existing_rows = _candidate_records(record_ids)
     child_of = {row["record_key"]: row["child_id"] for row in existing_rows}
     say(f"scoring {len(new_rows)} new records against {len(existing_rows)} candidates")
-    new_df = pd.DataFrame(new_rows)
-    frames = [engine.score_within(new_df, model.settings)] if len(new_rows) > 1 else []
-    if existing_rows:
-        frames.append(engine.score_against(new_df, pd.DataFrame(existing_rows), model.settings))
-    pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
+    new_features = engine.prepare_records(pd.DataFrame(new_rows))
+    within = engine.score_within(new_features, model.settings) if len(new_rows) > 1 else None
     never = _never_link_pairs(record_ids)
-    new_set = set(record_ids)
-    components = _Components()
-    for rid in record_ids:
-        components.find(rid)
-    # best strong link to an existing record, and best uncertain candidate, per new record
-    strong_existing: dict[int, list[tuple[float, int]]] = {}
-    uncertain: dict[int, tuple[float, int, Any]] = {}
-    if len(pairs):
-        pairs = pairs.sort_values("match_probability", ascending=False)
-        for row in pairs.itertuples(index=False):
-            left, right, prob = int(row.record_key_l), int(row.record_key_r), float(row.match_probability)
-            if prob < REVIEW_THRESHOLD:
-                break
-            if frozenset((left, right)) in never:
-                continue
-            if left not in new_set:
-                left, right = right, left
-            if prob >= LINK_THRESHOLD:
-                if right in new_set:
-                    components.union(left, right)
-                else:
-                    strong_existing.setdefault(left, []).append((prob, right))
-            elif left not in uncertain:
-                uncertain[left] = (prob, right, row)
+    within = _without_never_links(within, never)
 
-    # Decide per component.
-    members: dict[int, list[int]] = {}
-    for rid in record_ids:
-        members.setdefault(components.find(rid), []).append(rid)
-    version = model.version
-    assignments: list[tuple[int, int | None, str, float | None, str]] = []  # record, child, method, score, key
-    new_child_keys: list[str] = []
-    reviews: list[tuple[int, int, float, Any]] = []
-    for root, recs in members.items():
-        links = sorted((score, ex) for rid in recs for score, ex in strong_existing.get(rid, []))
-        children = {}
-        for score, ex in links:
-            children[child_of[ex]] = max(score, children.get(child_of[ex], 0.0))
-        if children:
-            best_child = max(children, key=lambda c: children[c])
-            for rid in recs:
-                best = max((s for s, ex in strong_existing.get(rid, []) if child_of[ex] == best_child), default=None)
-                assignments.append((rid, best_child, "automatic", best, ""))
-            outcome.linked_to_existing += len(recs)
-            # Another existing child also strongly matched: a person decides whether they are one child.
-            for score, ex in links:
-                if child_of[ex] != best_child:
-                    rid = next(r for r in recs if any(e == ex for _, e in strong_existing.get(r, [])))
-                    reviews.append((rid, ex, score, None))
-            continue
-        key = f"c{root}"
-        new_child_keys.append(key)
-        best_uncertain = max((uncertain[r] + (r,) for r in recs if r in uncertain), default=None,
-                             key=lambda u: u[0])
-        for rid in recs:
-            assignments.append((rid, None, "new", None, key))
-        if best_uncertain is not None:
-            prob, candidate, row, rid = best_uncertain
-            reviews.append((rid, candidate, prob, row))
-            outcome.sent_to_review += len(recs)
+    # (record, child id or None, method, score, new-child key) for every new record
+    assignments: list[tuple[int, int | None, str, float | None, str]] = []
+    if existing_rows:
+        existing_features = engine.prepare_records(pd.DataFrame(existing_rows))
+        against = _without_never_links(engine.score_against(new_features, existing_features, model.settings), never)
+        decision = engine.decide_incremental(
+            against,
+            pd.Series(child_of),
+            new_records=new_features,
+            existing_records=existing_features,
+            within_new_pairs=within,
+            link_threshold=LINK_THRESHOLD,
+            review_threshold=REVIEW_THRESHOLD,
+        )
+        for row in decision.assignments.itertuples(index=False):
+            if row.outcome == "existing":
+                assignments.append(
+                    (int(row.record_key), int(row.cluster_key), "automatic", float(row.match_probability), "")
+                )
+            else:
+                assignments.append((int(row.record_key), None, "new", None, f"c{row.new_cluster_key}"))
+        review = decision.review
+        scored = [frame for frame in (within, against) if frame is not None]
+    else:
+        if within is not None:
+            batch_decision = engine.decide(
+                within, records=new_features, link_threshold=LINK_THRESHOLD, review_threshold=REVIEW_THRESHOLD
+            )
+            cluster_of = dict(
+                zip(batch_decision.clusters["record_key"], batch_decision.clusters["cluster_key"], strict=True)
+            )
+            review = batch_decision.review
         else:
-            outcome.new_children += 1
+            cluster_of, review = {}, None
+        for rid in record_ids:
+            assignments.append((rid, None, "new", None, f"c{cluster_of.get(rid, rid)}"))
+        scored = [within] if within is not None else []
 
+    new_child_keys = sorted({key for _, child, _, _, key in assignments if child is None})
+    reviewed_records: set[int] = set()
+    reviews: list[tuple[int, int, float, dict[str, Any] | None]] = []
+    if review is not None and len(review):
+        pair_rows = _pair_lookup(scored)
+        for row in review.itertuples(index=False):
+            left, right = int(row.record_key_l), int(row.record_key_r)
+            reviews.append((left, right, float(row.match_probability), pair_rows.get(frozenset((left, right)))))
+            reviewed_records.add(left)
+    for rid, child, _method, _score, _key in assignments:
+        if child is not None:
+            outcome.linked_to_existing += 1
+        elif rid in reviewed_records:
+            outcome.sent_to_review += 1
+    keys_under_review = {key for rid, child, _m, _s, key in assignments if child is None and rid in reviewed_records}
+    outcome.new_children = len(set(new_child_keys) - keys_under_review)
+
+    version = model.version
     say(f"writing {len(new_child_keys)} new children and {len(assignments)} links")
     now = timezone.now()
     key_to_child: dict[str, int] = {}
@@ -217,24 +207,45 @@ def match_records(
         ids = {key: new_contactpoint_id() for key in new_child_keys}
         _copy_rows(
             "directory_child",
-            ["contactpoint_id", "status", "given_names", "family_name", "sex", "address_line_1", "address_line_2",
-             "town", "postcode", "nhs_number", "upn", "retention_condition", "created_at", "updated_at"],
+            [
+                "contactpoint_id",
+                "status",
+                "given_names",
+                "family_name",
+                "sex",
+                "address_line_1",
+                "address_line_2",
+                "town",
+                "postcode",
+                "nhs_number",
+                "upn",
+                "retention_condition",
+                "created_at",
+                "updated_at",
+            ],
             ((ident, "active", "", "", "U", "", "", "", "", "", "", "", now, now) for ident in ids.values()),
         )
         with connection.cursor() as cursor:
-            cursor.execute("SELECT contactpoint_id, id FROM directory_child WHERE contactpoint_id = ANY(%s)",
-                           [list(ids.values())])
+            cursor.execute(
+                "SELECT contactpoint_id, id FROM directory_child WHERE contactpoint_id = ANY(%s)", [list(ids.values())]
+            )
             by_ident = dict(cursor.fetchall())
         key_to_child = {key: by_ident[ident] for key, ident in ids.items()}
 
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS match_assign")
         cursor.execute(
             "CREATE TEMP TABLE match_assign (record_id bigint, child_id bigint, method text, score float8) "
             "ON COMMIT DROP"
         )
-    _copy_rows("match_assign", ["record_id", "child_id", "method", "score"],
-               ((rid, child if child is not None else key_to_child[key], method, score)
-                for rid, child, method, score, key in assignments))
+    _copy_rows(
+        "match_assign",
+        ["record_id", "child_id", "method", "score"],
+        (
+            (rid, child if child is not None else key_to_child[key], method, score)
+            for rid, child, method, score, key in assignments
+        ),
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -257,24 +268,30 @@ def match_records(
         cursor.execute("DROP TABLE match_assign")
 
     if reviews:
-        _write_reviews(reviews, version, now)
+        _write_reviews(reviews, version, now, model.settings)
     return outcome
 
 
-def _write_reviews(reviews: list[tuple[int, int, float, Any]], version: str, now: Any) -> None:
+def _write_reviews(
+    reviews: list[tuple[int, int, float, dict[str, Any] | None]], version: str, now: Any, model_settings: dict[str, Any]
+) -> None:
     from contactpoint.matching import engine
 
     rows = []
     for rid, candidate, prob, pair_row in reviews:
-        explanation = engine.explain_pair(pair_row._asdict()) if pair_row is not None else []
+        explanation = _json_safe(engine.explain_pair(pair_row, model_settings)) if pair_row is not None else []
         rows.append((rid, candidate, prob, version, json.dumps(explanation), "open", now))
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS review_new")
         cursor.execute(
             "CREATE TEMP TABLE review_new (record_id bigint, candidate_id bigint, score float8, model_version text, "
             "explanation jsonb, status text, created_at timestamptz) ON COMMIT DROP"
         )
-    _copy_rows("review_new", ["record_id", "candidate_id", "score", "model_version", "explanation", "status",
-                              "created_at"], rows)
+    _copy_rows(
+        "review_new",
+        ["record_id", "candidate_id", "score", "model_version", "explanation", "status", "created_at"],
+        rows,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -289,3 +306,17 @@ def _write_reviews(reviews: list[tuple[int, int, float, Any]], version: str, now
             """
         )
         cursor.execute("DROP TABLE review_new")
+
+
+def _json_safe(explanation: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """JSON has no infinity: a field that rules a pair out entirely is stored with a weight of None."""
+    import math
+
+    safe = []
+    for entry in explanation:
+        entry = dict(entry)
+        for key, value in entry.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                entry[key] = None
+        safe.append(entry)
+    return safe

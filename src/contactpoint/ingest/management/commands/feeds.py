@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from contactpoint.ingest.pipeline import FeedLoadError, load_feed
 from contactpoint.feeds.format import FeedFormatError
+from contactpoint.ingest.pipeline import FeedLoadError, load_feed
 
 
 class Command(BaseCommand):
