@@ -61,6 +61,9 @@ class Child(models.Model):
     upn = models.CharField(max_length=13, blank=True)
 
     retention_condition = models.CharField(max_length=20, blank=True)
+    # Shielded: location and contact details hidden from everyone but the local directory team.
+    # Only directory.services.shield_child / unshield_child change it; feeds never do.
+    is_shielded = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -163,3 +166,21 @@ class Involvement(models.Model):
     @property
     def is_sensitive(self) -> bool:
         return self.service_type in SENSITIVE_SERVICES
+
+
+class Shield(models.Model):
+    """A decision to shield a child (and, when lifted, when and by whom). The history is kept."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="shields")
+    reason = models.CharField(max_length=500)
+    review_on = models.DateField()
+    shielded_by = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
+    shielded_at = models.DateTimeField(auto_now_add=True)
+    lifted_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lift_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["child"], condition=models.Q(lifted_at__isnull=True), name="one_open_shield")
+        ]
