@@ -6,10 +6,12 @@ one stops the process. ``CONTACTPOINT_MODE`` is ``production`` (default), ``demo
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 
 from contactpoint.core.embedded_db import contactpoint_home, ensure_server
 
@@ -45,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "contactpoint.core",
@@ -63,20 +66,30 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Every page needs a signed-in, verified, current user unless allow-listed there; session limits.
+    "contactpoint.access.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a lockout during sign-in into the lockout page (must come last).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "contactpoint.urls"
 WSGI_APPLICATION = "contactpoint.wsgi.application"
 AUTH_USER_MODEL = "access.User"
 LOGIN_URL = "/sign-in"
+# django-axes first, so that a locked-out username is refused before its password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 TEMPLATES = [
     {
@@ -126,6 +139,36 @@ CSRF_COOKIE_SECURE = not RELAXED
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Lockout (django-axes): five wrong passwords or codes for one username, or from one client address,
+# lock it out for 30 minutes (per address too, so that one client cannot try a password against many
+# usernames). Behind a proxy, the proxy must pass the real client address (see docs/security.md).
+# A successful sign-in clears the count.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# Content Security Policy (django-csp): our own origin only, no inline code. The one inline script
+# (GOV.UK Frontend's js-enabled class on <body>) carries a per-response nonce. tests/web asserts the
+# exact header.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "base-uri": [SELF],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+    },
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 
 import factory
+import pyotp
+from django.test import Client
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from contactpoint.access.models import Role, User
 from contactpoint.orgs.models import LocalAuthority, Organisation
@@ -55,3 +59,23 @@ class UserFactory(factory.django.DjangoModelFactory):
         self.set_password(extracted or PASSWORD)
         if create:
             self.save(update_fields=["password"])
+
+    @factory.post_generation
+    def totp(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        """Every account has an authenticator unless made with ``totp=False``."""
+        if create and extracted is not False:
+            TOTPDevice.objects.create(user=self, name="authenticator app", confirmed=True)
+
+
+def totp_code(user: User) -> str:
+    """The current code from ``user``'s authenticator app."""
+    device = TOTPDevice.objects.get(user=user)
+    return pyotp.TOTP(base64.b32encode(device.bin_key).decode()).now()
+
+
+def sign_in(client: Client, user: User, *, password: str = PASSWORD) -> None:
+    """Sign in through the real pages: password, then the TOTP code."""
+    response = client.post("/sign-in", {"username": user.username, "password": password})
+    assert response.status_code == 302 and response["Location"] == "/sign-in/code", response
+    response = client.post("/sign-in/code", {"code": totp_code(user)})
+    assert response.status_code == 302, response

@@ -37,9 +37,7 @@ def test_orgs_add_creates_the_local_authority_if_missing():
         "school",
     )
     assert "Hill School" in output
-    assert Organisation.objects.get(code="HILL").local_authority == LocalAuthority.objects.get(
-        name="Birmingham"
-    )
+    assert Organisation.objects.get(code="HILL").local_authority == LocalAuthority.objects.get(name="Birmingham")
     run("orgs", "add", "VALE", "--name", "Vale GP", "--authority", "E08000025")
     assert LocalAuthority.objects.count() == 1
     assert "VALE" in run("orgs", "list")

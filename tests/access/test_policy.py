@@ -139,12 +139,8 @@ def test_shielded_children_cannot_be_found_by_location(team_member, home):
 
 def test_practitioners_manage_only_their_own_involvements(team_member, home):
     practitioner, colleague = UserFactory(), UserFactory()
-    assert can_manage_involvement(
-        practitioner, child_local_authority_id=home.pk, owner_user_id=practitioner.pk
-    )
-    assert not can_manage_involvement(
-        practitioner, child_local_authority_id=home.pk, owner_user_id=colleague.pk
-    )
+    assert can_manage_involvement(practitioner, child_local_authority_id=home.pk, owner_user_id=practitioner.pk)
+    assert not can_manage_involvement(practitioner, child_local_authority_id=home.pk, owner_user_id=colleague.pk)
     assert can_manage_involvement(team_member, child_local_authority_id=home.pk, owner_user_id=colleague.pk)
     assert not can_manage_involvement(
         UserFactory(role=Role.AUDITOR), child_local_authority_id=home.pk, owner_user_id=None

@@ -49,9 +49,7 @@ def test_only_admins_add_organisations():
         services.add_organisation(
             actor=UserFactory(role=Role.DIRECTORY_TEAM), code="X", name="X", local_authority_code="E1"
         )
-    services.add_organisation(
-        actor=UserFactory(role=Role.ADMIN), code="X", name="X", local_authority_code="E1"
-    )
+    services.add_organisation(actor=UserFactory(role=Role.ADMIN), code="X", name="X", local_authority_code="E1")
 
 
 def test_create_user_returns_a_working_password_and_totp_secret():
@@ -91,9 +89,7 @@ def test_a_directory_team_creates_accounts_only_in_its_own_area():
     home_org = OrganisationFactory(local_authority=team.organisation.local_authority)
     services.create_user(actor=team, username="local", role="practitioner", organisation=home_org)
     with pytest.raises(AccessDenied):
-        services.create_user(
-            actor=team, username="far", role="practitioner", organisation=OrganisationFactory()
-        )
+        services.create_user(actor=team, username="far", role="practitioner", organisation=OrganisationFactory())
     with pytest.raises(AccessDenied):
         services.create_user(actor=team, username="boss", role="admin", organisation=home_org)
     assert events("account:user:create").get().actor_username == team.username
@@ -118,10 +114,7 @@ def test_suspension_revokes_every_token_at_once():
     first = services.create_api_token(actor="cli:test", user=user)
     second = services.create_api_token(actor="cli:test", user=user)
     services.suspend_user(actor="cli:test", user=user, reason="investigation")
-    assert (
-        ApiToken.objects.filter(pk__in=[first.token.pk, second.token.pk], revoked_at__isnull=False).count()
-        == 2
-    )
+    assert ApiToken.objects.filter(pk__in=[first.token.pk, second.token.pk], revoked_at__isnull=False).count() == 2
     assert events("account:user:suspend").get().details["tokens_revoked"] == 2
 
 

@@ -25,6 +25,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
+
 from contactpoint.access.models import Role, User
 from contactpoint.access.permissions import (
     CHILD_DATA_PERMISSIONS,
@@ -52,8 +54,12 @@ class Decision:
         return self.allowed
 
 
-class AccessDenied(Exception):
-    """Raised by :func:`require` when the policy refuses. Carries the decision and the permission."""
+class AccessDenied(PermissionDenied):
+    """Raised by :func:`require` when the policy refuses. Carries the decision and the permission.
+
+    A subclass of Django's ``PermissionDenied``, so that a page that lets it escape answers 403; the
+    access middleware records the refusal in the audit trail.
+    """
 
     def __init__(self, decision: Decision, permission: str = "") -> None:
         super().__init__(decision.reason)
@@ -136,6 +142,18 @@ def can(
         )
 
     return Decision(allowed=True, reason="granted by role")
+
+
+def holds(user: Any, permission: Permission) -> bool:
+    """Whether a current user's role includes ``permission`` at all.
+
+    For navigation only (which links a page offers). Never use it to authorise an action: it skips the
+    local authority, requester and shielding rules that :func:`can` applies.
+    """
+    account = _as_user(user)
+    if account is None or not user_may_use_directory(account):
+        return False
+    return permission in permissions_for(account.role)
 
 
 def require(
