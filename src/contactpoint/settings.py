@@ -16,12 +16,14 @@ from csp.constants import NONCE, NONE, SELF
 from contactpoint.core.embedded_db import contactpoint_home, ensure_server
 
 BASE_DIR = Path(__file__).resolve().parent
-MODE = os.environ.get("CONTACTPOINT_MODE", "production")
+HOME = contactpoint_home()
+# A home created by `contactpoint serve --demo` is marked as a demo home, so that every later command
+# run against it (links export, users add, …) is in demo mode too without setting anything.
+DEMO_HOME_MARKER = HOME / "DEMO-HOME"
+MODE = os.environ.get("CONTACTPOINT_MODE") or ("demo" if DEMO_HOME_MARKER.exists() else "production")
 if MODE not in {"production", "demo", "test"}:
     raise RuntimeError(f"CONTACTPOINT_MODE must be production, demo or test, not {MODE!r}")
 RELAXED = MODE in {"demo", "test"}
-
-HOME = contactpoint_home()
 
 
 def _secret(name: str, *, demo_default: str) -> str:
@@ -31,7 +33,10 @@ def _secret(name: str, *, demo_default: str) -> str:
     if RELAXED:
         # Demo and test only: a fixed, obviously-unsafe value, never used in production mode.
         return demo_default
-    raise RuntimeError(f"{name} must be set in the environment (CONTACTPOINT_MODE={MODE})")
+    raise RuntimeError(
+        f"{name} must be set in the environment in production mode (CONTACTPOINT_HOME={HOME}); "
+        "for a demo, run 'contactpoint serve --demo'"
+    )
 
 
 SECRET_KEY = _secret("CONTACTPOINT_SECRET_KEY", demo_default="demo-and-test-only-not-a-secret")

@@ -45,13 +45,13 @@ def load_demo(*, children: int, out: IO[str]) -> None:
 
             generate(children, DEMO_SEED, feed_dir, local_authority=authority.code, progress=advance)
             bar.update(children - done)
-        sources = json.loads((feed_dir / "sources.json").read_text())
+        sources = json.loads((feed_dir / "sources.json").read_text())["sources"]
         with tqdm(total=len(sources), desc="Loading feeds (validate, match)", unit="feed", file=out) as bar:
             for source in sources:
                 if not SourceSystem.objects.filter(code=source["code"]).exists():
-                    add_source(code=source["code"], name=source["name"], trust=source["trust"],
+                    add_source(code=source["code"], name=source["name"], trust=source["trust_level"],
                                system_actor="demo-loader")
-                summary = load_feed(source_code=source["code"], path=feed_dir / f"{source['code']}.csv",
+                summary = load_feed(source_code=source["code"], path=feed_dir / source["file"],
                                     mode="full", loaded_by="demo-loader")
                 bar.set_postfix_str(f"{source['code']}: {summary.new_children} new, "
                                     f"{summary.linked_to_existing} linked, {summary.sent_to_review} to review")
@@ -59,4 +59,4 @@ def load_demo(*, children: int, out: IO[str]) -> None:
         out.write(f"Directory loaded: {Child.objects.filter(status=Child.Status.ACTIVE).count()} children.\n")
     from contactpoint.demo.accounts import ensure_demo_accounts
 
-    ensure_demo_accounts(out=out)
+    ensure_demo_accounts(out=out, local_authority_code=DEMO_AUTHORITY_CODE, local_authority_name=DEMO_AUTHORITY_NAME)

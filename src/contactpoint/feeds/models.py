@@ -108,7 +108,14 @@ class SourceRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "source_record_id"], name="source_record_once"),
         ]
-        indexes = [models.Index(fields=["child"])]
+        # Blocking keys for finding candidate matches of new records (matching.services._candidate_records).
+        indexes = [
+            models.Index(fields=["child"]),
+            models.Index(fields=["date_of_birth"]),
+            models.Index(fields=["nhs_number"]),
+            models.Index(fields=["upn"]),
+            models.Index(fields=["postcode"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source_id}:{self.source_record_id}"

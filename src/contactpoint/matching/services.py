@@ -63,24 +63,34 @@ def active_model() -> MatchModel:
 
 
 def _candidate_records(new_record_ids: list[int]) -> list[dict[str, Any]]:
-    """Existing, linked, current records that share a blocking key with any new record (SQL blocking)."""
+    """Existing, linked, current records sharing a blocking key with any new record (SQL blocking).
+
+    Keys: date of birth (also day/month transposed), NHS number, UPN, postcode — each an indexed
+    equi-join, so a delta is compared with its plausible candidates, not the whole directory.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            WITH n AS (SELECT * FROM feeds_sourcerecord WHERE id = ANY(%s))
-            SELECT DISTINCT e.id FROM n JOIN feeds_sourcerecord e ON (
-                   (e.date_of_birth = n.date_of_birth)
-                OR (n.nhs_number <> '' AND e.nhs_number = n.nhs_number)
-                OR (n.upn <> '' AND e.upn = n.upn)
-                OR (n.postcode <> '' AND e.postcode = n.postcode)
-                OR (n.date_of_birth IS NOT NULL AND e.date_of_birth = make_date(
-                        extract(year FROM n.date_of_birth)::int, extract(day FROM n.date_of_birth)::int,
-                        extract(month FROM n.date_of_birth)::int)
-                    AND extract(day FROM n.date_of_birth) <= 12)
+            WITH n AS (
+                SELECT date_of_birth, nhs_number, upn, postcode,
+                       CASE WHEN extract(day FROM date_of_birth) <= 12
+                                 AND extract(day FROM date_of_birth) <> extract(month FROM date_of_birth)
+                            THEN make_date(extract(year FROM date_of_birth)::int, extract(day FROM date_of_birth)::int,
+                                           extract(month FROM date_of_birth)::int)
+                       END AS transposed
+                FROM feeds_sourcerecord WHERE id = ANY(%(ids)s)
+            ), candidates AS (
+                SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.date_of_birth = n.date_of_birth
+                UNION SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.date_of_birth = n.transposed
+                UNION SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.nhs_number = n.nhs_number
+                    WHERE n.nhs_number <> ''
+                UNION SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.upn = n.upn WHERE n.upn <> ''
+                UNION SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.postcode = n.postcode WHERE n.postcode <> ''
             )
-            WHERE e.retired_at IS NULL AND e.child_id IS NOT NULL AND NOT (e.id = ANY(%s))
+            SELECT c.id FROM candidates c JOIN feeds_sourcerecord e ON e.id = c.id
+            WHERE e.retired_at IS NULL AND e.child_id IS NOT NULL AND NOT (e.id = ANY(%(ids)s))
             """,
-            [new_record_ids, new_record_ids],
+            {"ids": new_record_ids},
         )
         ids = [row[0] for row in cursor.fetchall()]
     return read_source_identities(record_ids=ids) if ids else []
@@ -220,10 +230,11 @@ def match_records(
                 "nhs_number",
                 "upn",
                 "retention_condition",
+                "is_shielded",
                 "created_at",
                 "updated_at",
             ],
-            ((ident, "active", "", "", "U", "", "", "", "", "", "", "", now, now) for ident in ids.values()),
+            ((ident, "active", "", "", "U", "", "", "", "", "", "", "", False, now, now) for ident in ids.values()),
         )
         with connection.cursor() as cursor:
             cursor.execute(

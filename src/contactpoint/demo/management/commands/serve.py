@@ -30,6 +30,7 @@ class Command(BaseCommand):
         if demo:
             from contactpoint.demo.loader import load_demo
 
+            settings.DEMO_HOME_MARKER.write_text("Created by 'contactpoint serve --demo': commands run in demo mode.\n")
             load_demo(children=int(options["children"]), out=self.stdout)  # type: ignore[call-overload]
         if options["no_serve"]:
             return
