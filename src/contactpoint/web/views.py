@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from contactpoint.access import signin
 from contactpoint.access.middleware import ENDED_LAPSED
@@ -78,7 +78,7 @@ def _url_or_none(name: str) -> str | None:
         return None
 
 
-@require_GET
+@require_safe
 def start(request: HttpRequest) -> HttpResponse:
     tasks = [
         {"title": t.title, "description": t.description, "url": _url_or_none(t.url_name)}
@@ -96,7 +96,7 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
     return reverse("start")
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.session.get(signin.SIGNED_IN_AT):
         return redirect("start")
@@ -123,7 +123,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(request, "web/sign_in.html", {"form": form, "error": error}, status=200)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_in_code(request: HttpRequest) -> HttpResponse:
     if signin.pending_user(request) is None:
         return redirect("sign-in")
@@ -146,12 +146,12 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("signed-out")
 
 
-@require_GET
+@require_safe
 def signed_out(request: HttpRequest) -> HttpResponse:
     lapsed = request.GET.get("why") == ENDED_LAPSED
     return render(request, "web/signed_out.html", {"lapsed": lapsed})
 
 
-@require_GET
+@require_safe
 def session_expired(request: HttpRequest) -> HttpResponse:
     return render(request, "web/session_expired.html")
