@@ -28,7 +28,7 @@ from contactpoint.audit.tags import AuditAction
 from contactpoint.directory.identity import rebuild_golden_records
 from contactpoint.feeds.format import FEED_FIELDS, ParsedFeed, file_sha256, parse_feed
 from contactpoint.feeds.models import FeedBatch, RejectedRow, SourceSystem
-from contactpoint.matching.services import match_records
+from contactpoint.matching.services import assign_review_areas, match_records
 
 Progress = Callable[[str], None]
 
@@ -356,6 +356,7 @@ def load_feed(
             say(f"rebuilding {len(affected_children)} golden records")
             rebuild_golden_records(sorted(affected_children))
             sync_carers_and_involvements(stored["new_ids"] + stored["changed_ids"] + stored["retired_ids"])
+            assign_review_areas()
             timings["golden"] = time.perf_counter() - t
 
             RejectedRow.objects.bulk_create(

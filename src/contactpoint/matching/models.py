@@ -33,6 +33,8 @@ class LinkEvent(models.Model):
     batch = models.ForeignKey("feeds.FeedBatch", null=True, on_delete=models.PROTECT, related_name="+")
     correction = models.ForeignKey("matching.Correction", null=True, on_delete=models.PROTECT, related_name="events")
     explanation = models.JSONField(default=list, blank=True)
+    # The record's pin before this change, so that undoing a correction restores it exactly.
+    was_pinned = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
 
@@ -76,6 +78,8 @@ class Correction(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     review_item = models.ForeignKey(ReviewItem, null=True, on_delete=models.PROTECT, related_name="+")
     undoes = models.OneToOneField("self", null=True, on_delete=models.PROTECT, related_name="undone_by")
+    # What undoing needs beyond the link events: children whose status changed, involvements moved.
+    details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
 

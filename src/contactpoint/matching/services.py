@@ -331,3 +331,23 @@ def _json_safe(explanation: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 entry[key] = None
         safe.append(entry)
     return safe
+
+
+def assign_review_areas() -> None:
+    """Give open review items without an area the local authority of their records' children.
+
+    Items are created before the golden records of brand-new children exist, so their area is filled
+    in once the golden records are built (the directory team of that area reviews them).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE matching_reviewitem i SET local_authority_id = coalesce(cc.local_authority_id, rc.local_authority_id)
+            FROM feeds_sourcerecord cand
+            JOIN directory_child cc ON cc.id = cand.child_id,
+                 feeds_sourcerecord rec
+            JOIN directory_child rc ON rc.id = rec.child_id
+            WHERE i.local_authority_id IS NULL AND i.status = 'open'
+              AND cand.id = i.candidate_id AND rec.id = i.record_id
+            """
+        )

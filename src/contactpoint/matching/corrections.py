@@ -1,0 +1,260 @@
+"""People's corrections to identity: accept or reject a suggested link, merge two children, split a
+source record off a child — and undo any of them.
+
+Rules every correction keeps:
+
+* **Reversible.** Each move of a source record is a ``LinkEvent`` tied to its ``Correction`` (with the
+  record's previous pin), and anything else changed is in ``Correction.details``; :func:`undo_correction`
+  replays them backwards.
+* **Keeps all source records.** Records move between children; none is deleted.
+* **Keeps the surviving child's directory identifier.** A merge marks the other child ``merged`` (with
+  ``merged_into``) rather than deleting it, so an identifier someone wrote down still resolves.
+* **Never undone by the next feed.** Moved records are pinned (feeds never move pinned records) and a
+  rejection or split writes ``NeverLink`` pairs that matching honours.
+* **Scoped and audited.** Only a directory team member of the child's local authority may correct
+  (``access.policy``), and each correction writes its audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from contactpoint.access.models import User
+from contactpoint.access.permissions import Permission
+from contactpoint.access.policy import require
+from contactpoint.audit.services import record_event
+from contactpoint.audit.tags import AuditAction
+from contactpoint.directory.identity import rebuild_golden_records
+from contactpoint.directory.models import Child, Involvement
+from contactpoint.feeds.models import SourceRecord
+from contactpoint.matching.models import Correction, LinkEvent, NeverLink, ReviewItem
+
+
+class CorrectionError(Exception):
+    """A correction that can't be made as asked; the message says why."""
+
+
+def _require_in_area(actor: User, children: Iterable[Child]) -> None:
+    for child in children:
+        require(actor, Permission.MATCHING_REVIEW_DECIDE, local_authority_id=child.local_authority_id)
+
+
+def _move_records(records: Iterable[SourceRecord], to_child: Child, correction: Correction, method: str) -> set[int]:
+    """Move records to a child, pinned, with a link event each. Returns the children touched."""
+    touched: set[int] = {to_child.pk}
+    for record in records:
+        if record.child_id == to_child.pk:
+            continue
+        if record.child_id is not None:
+            touched.add(record.child_id)
+        LinkEvent.objects.create(
+            source_record=record, from_child_id=record.child_id, to_child=to_child, method=method,
+            score=record.link_score, model_version=record.link_model_version, correction=correction,
+            was_pinned=record.link_pinned,
+        )
+        record.child = to_child
+        record.link_method = SourceRecord.LinkMethod.MANUAL if method != "reviewed" else SourceRecord.LinkMethod.REVIEWED
+        record.link_pinned = True
+        record.save(update_fields=["child", "link_method", "link_pinned"])
+    return touched
+
+
+def _after_moves(child_ids: set[int]) -> None:
+    """Golden records and feed-derived carers/involvements follow the records to their new child."""
+    live = list(Child.objects.filter(pk__in=child_ids, status=Child.Status.ACTIVE).values_list("pk", flat=True))
+    rebuild_golden_records(live)
+    records = list(SourceRecord.objects.filter(child_id__in=child_ids).values_list("pk", flat=True))
+    _resync_feed_details(records)
+
+
+def _resync_feed_details(record_ids: list[int]) -> None:
+    # Feed-derived carers and involvements hang off their source record; re-point them at its child.
+    from contactpoint.directory.models import Carer
+
+    for model in (Carer, Involvement):
+        for row in model.objects.filter(source_record_id__in=record_ids).select_related("source_record"):
+            if row.source_record is not None and row.child_id != row.source_record.child_id:
+                row.child_id = row.source_record.child_id
+                row.save(update_fields=["child"])
+
+
+def _merge(*, actor: User, surviving: Child, merged: Child, correction: Correction) -> set[int]:
+    if surviving.pk == merged.pk:
+        raise CorrectionError("a child can't be merged into itself")
+    # Decide on the rows as they are now (locked), not on what the caller loaded earlier.
+    list(Child.objects.select_for_update().filter(pk__in=[surviving.pk, merged.pk]))
+    surviving.refresh_from_db()
+    merged.refresh_from_db()
+    if merged.status != Child.Status.ACTIVE or surviving.status != Child.Status.ACTIVE:
+        raise CorrectionError("both children must be active to merge them")
+    records = list(SourceRecord.objects.filter(child=merged))
+    touched = _move_records(records, surviving, correction, "manual")
+    moved_involvements = list(
+        Involvement.objects.filter(child=merged, origin=Involvement.Origin.PRACTITIONER).values_list("pk", flat=True)
+    )
+    Involvement.objects.filter(pk__in=moved_involvements).update(child=surviving)
+    merged.status = Child.Status.MERGED
+    merged.merged_into = surviving
+    merged.save(update_fields=["status", "merged_into"])
+    correction.details = {
+        "merged_child": merged.pk, "surviving_child": surviving.pk, "moved_involvements": moved_involvements,
+    }
+    correction.save(update_fields=["details"])
+    return touched
+
+
+@transaction.atomic
+def merge_children(*, actor: User, surviving: Child, merged: Child, reason: str) -> Correction:
+    """Two children are one: move every record of ``merged`` onto ``surviving`` (whose identifier stays)."""
+    _require_in_area(actor, [surviving, merged])
+    correction = Correction.objects.create(kind=Correction.Kind.MERGE, actor=actor, reason=reason)
+    touched = _merge(actor=actor, surviving=surviving, merged=merged, correction=correction)
+    _after_moves(touched)
+    record_event(action=AuditAction.MATCHING_CORRECTION, actor=actor, reason=reason,
+                 children=[surviving.contactpoint_id, merged.contactpoint_id],
+                 details={"correction": correction.pk, "kind": "merge"})
+    return correction
+
+
+@transaction.atomic
+def split_record(*, actor: User, record: SourceRecord, reason: str) -> Correction:
+    """A source record is not this child: give it a child of its own, and keep it apart from the rest."""
+    if record.child is None:
+        raise CorrectionError("this record is not linked to a child")
+    old_child = record.child
+    _require_in_area(actor, [old_child])
+    others = list(SourceRecord.objects.filter(child=old_child).exclude(pk=record.pk))
+    if not others:
+        raise CorrectionError("this is the child's only record: there is nothing to split it from")
+    correction = Correction.objects.create(kind=Correction.Kind.SPLIT, actor=actor, reason=reason)
+    new_child = Child.objects.create(local_authority=old_child.local_authority)
+    touched = _move_records([record], new_child, correction, "manual")
+    NeverLink.objects.bulk_create(
+        NeverLink(record_a=record, record_b=other, correction=correction) for other in others
+    )
+    correction.details = {"new_child": new_child.pk}
+    correction.save(update_fields=["details"])
+    _after_moves(touched)
+    record_event(action=AuditAction.MATCHING_CORRECTION, actor=actor, reason=reason,
+                 children=[old_child.contactpoint_id, new_child.contactpoint_id],
+                 details={"correction": correction.pk, "kind": "split"})
+    return correction
+
+
+def _open_item(item: ReviewItem) -> tuple[SourceRecord, SourceRecord]:
+    if item.status != ReviewItem.Status.OPEN:
+        raise CorrectionError(f"this review item was already decided ({item.status})")
+    record = SourceRecord.objects.select_related("child").get(pk=item.record_id)
+    candidate = SourceRecord.objects.select_related("child").get(pk=item.candidate_id)
+    if record.child is None or candidate.child is None:
+        raise CorrectionError("one of the records is no longer linked to a child")
+    return record, candidate
+
+
+@transaction.atomic
+def accept_review(*, actor: User, item: ReviewItem, reason: str = "") -> Correction:
+    """Same child: the record's child is merged into the candidate's (the candidate's identifier stays)."""
+    record, candidate = _open_item(item)
+    assert record.child is not None and candidate.child is not None
+    _require_in_area(actor, [record.child, candidate.child])
+    correction = Correction.objects.create(kind=Correction.Kind.ACCEPT, actor=actor, reason=reason, review_item=item)
+    touched: set[int] = set()
+    if record.child_id != candidate.child_id:
+        touched = _merge(actor=actor, surviving=candidate.child, merged=record.child, correction=correction)
+    _decide(item, ReviewItem.Status.ACCEPTED, actor)
+    _after_moves(touched)
+    record_event(action=AuditAction.MATCHING_REVIEW_DECIDE, actor=actor, reason=reason,
+                 children=[candidate.child.contactpoint_id, record.child.contactpoint_id],
+                 details={"correction": correction.pk, "review_item": item.pk, "decision": "accept"})
+    return correction
+
+
+@transaction.atomic
+def reject_review(*, actor: User, item: ReviewItem, reason: str = "") -> Correction:
+    """Different children: they stay apart, now and in every later feed."""
+    record, candidate = _open_item(item)
+    assert record.child is not None and candidate.child is not None
+    _require_in_area(actor, [record.child, candidate.child])
+    correction = Correction.objects.create(kind=Correction.Kind.REJECT, actor=actor, reason=reason, review_item=item)
+    NeverLink.objects.create(record_a=record, record_b=candidate, correction=correction)
+    pinned = []
+    for rec in (record, candidate):
+        if not rec.link_pinned:
+            rec.link_pinned = True
+            rec.save(update_fields=["link_pinned"])
+            pinned.append(rec.pk)
+    correction.details = {"pinned_records": pinned}
+    correction.save(update_fields=["details"])
+    _decide(item, ReviewItem.Status.REJECTED, actor)
+    record_event(action=AuditAction.MATCHING_REVIEW_DECIDE, actor=actor, reason=reason,
+                 children=[candidate.child.contactpoint_id, record.child.contactpoint_id],
+                 details={"correction": correction.pk, "review_item": item.pk, "decision": "reject"})
+    return correction
+
+
+def _decide(item: ReviewItem, status: str, actor: User | None) -> None:
+    item.status = status
+    item.decided_by = actor
+    item.decided_at = timezone.now() if actor is not None else None
+    item.save(update_fields=["status", "decided_by", "decided_at"])
+
+
+@transaction.atomic
+def undo_correction(*, actor: User, correction: Correction, reason: str) -> Correction:
+    """Put everything a correction changed back as it was, and record that as a correction too."""
+    if hasattr(correction, "undone_by"):
+        raise CorrectionError("this correction has already been undone")
+    if correction.kind == Correction.Kind.UNDO:
+        raise CorrectionError("an undo can't be undone; make the correction again instead")
+    events = list(LinkEvent.objects.filter(correction=correction).select_related("source_record").order_by("-pk"))
+    involved = Child.objects.filter(
+        pk__in={e.from_child_id for e in events} | {e.to_child_id for e in events}
+        | {v for k, v in correction.details.items() if k.endswith("child") and isinstance(v, int)}
+    )
+    _require_in_area(actor, involved)
+    undo = Correction.objects.create(kind=Correction.Kind.UNDO, actor=actor, reason=reason, undoes=correction)
+    details = correction.details
+    if "merged_child" in details:
+        Child.objects.filter(pk=details["merged_child"]).update(status=Child.Status.ACTIVE, merged_into=None)
+        Involvement.objects.filter(pk__in=details.get("moved_involvements", [])).update(child_id=details["merged_child"])
+    touched: set[int] = set()
+    for event in events:
+        record = event.source_record
+        LinkEvent.objects.create(
+            source_record=record, from_child_id=record.child_id, to_child_id=event.from_child_id, method="undo",
+            score=record.link_score, model_version=record.link_model_version, correction=undo,
+            was_pinned=record.link_pinned,
+        )
+        touched |= {c for c in (record.child_id, event.from_child_id) if c is not None}
+        record.child_id = event.from_child_id
+        # The undo is itself a person's decision about this record: keep it pinned where it goes back to.
+        record.link_pinned = True
+        record.save(update_fields=["child", "link_pinned"])
+    NeverLink.objects.filter(correction=correction).update(is_active=False)
+    SourceRecord.objects.filter(pk__in=details.get("pinned_records", [])).update(link_pinned=False)
+    if "new_child" in details and events:
+        # The child a split created has no records left: it is folded back into the child it came from.
+        Child.objects.filter(pk=details["new_child"]).update(
+            status=Child.Status.MERGED, merged_into_id=events[-1].from_child_id
+        )
+    if correction.review_item_id is not None:
+        item = ReviewItem.objects.get(pk=correction.review_item_id)
+        _decide(item, ReviewItem.Status.OPEN, None)
+    _after_moves(touched)
+    record_event(action=AuditAction.MATCHING_CORRECTION_UNDO, actor=actor, reason=reason,
+                 children=list(Child.objects.filter(pk__in=touched).values_list("contactpoint_id", flat=True)),
+                 details={"correction": undo.pk, "undoes": correction.pk, "kind": correction.kind})
+    return undo
+
+
+def open_review_items(*, actor: User) -> Any:
+    """The review queue the actor may work on: open items in their local authority, best first."""
+    decision = require(actor, Permission.MATCHING_REVIEW_VIEW)
+    items = ReviewItem.objects.filter(status=ReviewItem.Status.OPEN)
+    if decision.local_authority_scope is not None:
+        items = items.filter(local_authority_id=decision.local_authority_scope)
+    return items.order_by("-score", "pk")

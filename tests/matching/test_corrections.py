@@ -1,0 +1,137 @@
+"""Review decisions and corrections: each is reversible, keeps records and identifiers, survives feeds."""
+
+from __future__ import annotations
+
+import pytest
+from tests.access.factories import LocalAuthorityFactory, OrganisationFactory, UserFactory
+from tests.ingest.test_pipeline import child_row, write_feed
+
+from contactpoint.access.models import Role
+from contactpoint.access.policy import AccessDenied
+from contactpoint.audit.models import AuditEvent
+from contactpoint.directory.models import Child, Involvement
+from contactpoint.feeds.models import SourceRecord
+from contactpoint.feeds.services import add_source
+from contactpoint.ingest.pipeline import load_feed
+from contactpoint.matching.corrections import (
+    CorrectionError,
+    accept_review,
+    merge_children,
+    reject_review,
+    split_record,
+    undo_correction,
+)
+from contactpoint.matching.models import NeverLink, ReviewItem
+from contactpoint.orgs.models import LocalAuthority
+
+pytestmark = pytest.mark.django_db
+
+AREA = "E08000025"
+
+
+@pytest.fixture
+def team_member(db):
+    authority = LocalAuthorityFactory(code=AREA)
+    return UserFactory(role=Role.DIRECTORY_TEAM, organisation=OrganisationFactory(local_authority=authority))
+
+
+@pytest.fixture
+def other_area_member(db):
+    authority = LocalAuthorityFactory(code="E09000001")
+    return UserFactory(role=Role.DIRECTORY_TEAM, organisation=OrganisationFactory(local_authority=authority))
+
+
+@pytest.fixture
+def two_children(tmp_path, team_member):
+    """Two children the matcher kept apart, from two sources."""
+    add_source(code="nhs", name="NHS", trust=9)
+    add_source(code="school", name="School census", trust=7)
+    load_feed(source_code="nhs", path=write_feed(tmp_path / "a.csv", [child_row("N1")]))
+    other = child_row("S1", given_names="Amelie", family_name="Okafor-Bello", date_of_birth="2015-04-03",
+                      postcode="B29 6TT", address_line_1="3 Birch Close", nhs_number="",
+                      service_type="school", organisation_code="103456", organisation_name="Elm Primary")
+    load_feed(source_code="school", path=write_feed(tmp_path / "b.csv", [other]))
+    a = SourceRecord.objects.get(source_record_id="N1")
+    b = SourceRecord.objects.get(source_record_id="S1")
+    if a.child_id == b.child_id:
+        pytest.skip("the matcher linked these; the scenario needs two children")
+    return a, b
+
+
+def review_item(record, candidate):
+    return ReviewItem.objects.create(record=record, candidate=candidate, score=0.7, model_version="test",
+                                     local_authority=LocalAuthority.objects.get(code=AREA))
+
+
+def test_accepting_a_review_merges_into_the_candidates_child_and_undo_restores(two_children, team_member):
+    record, candidate = two_children
+    record_child, candidate_child = record.child, candidate.child
+    correction = accept_review(actor=team_member, item=review_item(record, candidate), reason="same school, same carer")
+    record.refresh_from_db()
+    assert record.child == candidate_child  # the candidate's identifier survives
+    assert record.link_pinned
+    record_child.refresh_from_db()
+    assert record_child.status == Child.Status.MERGED and record_child.merged_into == candidate_child
+    assert SourceRecord.objects.count() == 2  # nothing deleted
+    assert AuditEvent.objects.filter(action="matching:review:decide").exists()
+
+    undo_correction(actor=team_member, correction=correction, reason="accepted in error")
+    record.refresh_from_db()
+    record_child.refresh_from_db()
+    assert record.child == record_child
+    assert record_child.status == Child.Status.ACTIVE
+    assert ReviewItem.objects.get().status == ReviewItem.Status.OPEN
+
+
+def test_rejecting_keeps_them_apart_even_when_the_feed_is_sent_again(tmp_path, two_children, team_member):
+    record, candidate = two_children
+    reject_review(actor=team_member, item=review_item(record, candidate), reason="different mothers")
+    assert NeverLink.objects.filter(is_active=True).count() == 1
+    # The school re-sends its record as a new one, identical to the NHS record: matching must not link
+    # it to a record a person said is a different child.
+    SourceRecord.objects.filter(pk=candidate.pk).update(retired_at=None)
+    load_feed(source_code="school", path=write_feed(tmp_path / "c.csv", [dict(child_row("S1"), nhs_number="")]))
+    record.refresh_from_db()
+    candidate.refresh_from_db()
+    assert record.child_id != candidate.child_id
+
+
+def test_merge_and_split_are_reversible_and_keep_practitioner_entries(two_children, team_member):
+    record, candidate = two_children
+    survivor, merged = candidate.child, record.child
+    Involvement.objects.create(child=merged, service_type="health_visitor", origin="practitioner")
+    merge = merge_children(actor=team_member, surviving=survivor, merged=merged, reason="same child")
+    assert Involvement.objects.get(origin="practitioner").child == survivor
+    assert set(SourceRecord.objects.values_list("child", flat=True)) == {survivor.pk}
+
+    undo_correction(actor=team_member, correction=merge, reason="wrong")
+    assert Involvement.objects.get(origin="practitioner").child == merged
+    record.refresh_from_db()
+    assert record.child == merged
+
+    merge_children(actor=team_member, surviving=survivor, merged=merged, reason="same child after all")
+    record.refresh_from_db()
+    split = split_record(actor=team_member, record=record, reason="twin")
+    record.refresh_from_db()
+    assert record.child not in (survivor, merged)
+    assert NeverLink.objects.filter(correction=split, is_active=True).exists()
+    undo_correction(actor=team_member, correction=split, reason="not a twin")
+    record.refresh_from_db()
+    assert record.child == survivor
+    with pytest.raises(CorrectionError, match="already been undone"):
+        undo_correction(actor=team_member, correction=split, reason="again")
+
+
+def test_a_directory_team_outside_the_area_cannot_correct(two_children, other_area_member):
+    record, candidate = two_children
+    with pytest.raises(AccessDenied, match="outside your local authority"):
+        merge_children(actor=other_area_member, surviving=candidate.child, merged=record.child, reason="x")
+    record.refresh_from_db()
+    assert record.child_id != candidate.child_id
+
+
+def test_a_practitioner_cannot_correct(two_children, db):
+    record, candidate = two_children
+    practitioner = UserFactory(role=Role.PRACTITIONER)
+    with pytest.raises(AccessDenied):
+        accept_review(actor=practitioner, item=review_item(record, candidate))
