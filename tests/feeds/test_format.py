@@ -22,8 +22,13 @@ def write_csv(tmp_path, rows, header=None, name="feed.csv"):
 
 def good(**overrides):
     row = {
-        "source_record_id": "R1", "given_names": "Amelia", "family_name": "Smith", "date_of_birth": "2015-03-04",
-        "sex": "F", "postcode": "b15 2tt", "nhs_number": "943 476 5919",
+        "source_record_id": "R1",
+        "given_names": "Amelia",
+        "family_name": "Smith",
+        "date_of_birth": "2015-03-04",
+        "sex": "F",
+        "postcode": "b15 2tt",
+        "nhs_number": "943 476 5919",
     }
     row.update(overrides)
     return row
@@ -98,8 +103,15 @@ def test_unknown_extension_rejects_the_file(tmp_path):
 def test_json_lines_use_the_same_fields_and_report_bad_lines(tmp_path):
     path = tmp_path / "feed.jsonl"
     path.write_text(
-        "\n".join([json.dumps(good()), "{not json", json.dumps({"source_record_id": "R2", "shoe_size": 9}),
-                   json.dumps(good(source_record_id="R3", sex="Q"))]) + "\n"
+        "\n".join(
+            [
+                json.dumps(good()),
+                "{not json",
+                json.dumps({"source_record_id": "R2", "shoe_size": 9}),
+                json.dumps(good(source_record_id="R3", sex="Q")),
+            ]
+        )
+        + "\n"
     )
     parsed = parse_feed(path, TODAY)
     assert [r.values["source_record_id"] for r in parsed.rows] == ["R1"]

@@ -19,9 +19,16 @@ pytestmark = pytest.mark.django_db
 
 def child_row(srid, **overrides):
     row = {
-        "source_record_id": srid, "given_names": "Amelia Rose", "family_name": "Okafor",
-        "date_of_birth": "2015-03-04", "sex": "F", "address_line_1": "12 Elm Road", "town": "Birmingham",
-        "postcode": "B15 2TT", "nhs_number": "9434765919", "local_authority": "E08000025",
+        "source_record_id": srid,
+        "given_names": "Amelia Rose",
+        "family_name": "Okafor",
+        "date_of_birth": "2015-03-04",
+        "sex": "F",
+        "address_line_1": "12 Elm Road",
+        "town": "Birmingham",
+        "postcode": "B15 2TT",
+        "nhs_number": "9434765919",
+        "local_authority": "E08000025",
     }
     row.update(overrides)
     return row
@@ -38,17 +45,63 @@ def write_feed(path, rows):
 
 def distinct_people(n):
     """n clearly different children (different names, dates of birth and addresses)."""
-    given = ["Oliver", "Amelia", "George", "Isla", "Harry", "Ava", "Noah", "Mia", "Leo", "Ivy", "Arthur",
-             "Freya", "Muhammad", "Lily", "Jack", "Grace", "Theo", "Sophia", "Oscar", "Ella"]
-    family = ["Smith", "Jones", "Patel", "Khan", "Taylor", "Brown", "Nowak", "Evans", "Wilson", "Begum",
-              "Thomas", "Roberts", "Walker", "Wright", "Hughes", "Green", "Hall", "Wood", "Clarke", "Ali"]
+    given = [
+        "Oliver",
+        "Amelia",
+        "George",
+        "Isla",
+        "Harry",
+        "Ava",
+        "Noah",
+        "Mia",
+        "Leo",
+        "Ivy",
+        "Arthur",
+        "Freya",
+        "Muhammad",
+        "Lily",
+        "Jack",
+        "Grace",
+        "Theo",
+        "Sophia",
+        "Oscar",
+        "Ella",
+    ]
+    family = [
+        "Smith",
+        "Jones",
+        "Patel",
+        "Khan",
+        "Taylor",
+        "Brown",
+        "Nowak",
+        "Evans",
+        "Wilson",
+        "Begum",
+        "Thomas",
+        "Roberts",
+        "Walker",
+        "Wright",
+        "Hughes",
+        "Green",
+        "Hall",
+        "Wood",
+        "Clarke",
+        "Ali",
+    ]
     rows = []
     for i in range(n):
-        rows.append(child_row(
-            f"R{i:04d}", given_names=given[i % 20], family_name=family[(i * 7) % 20],
-            date_of_birth=f"20{10 + i % 8:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}",
-            address_line_1=f"{i + 1} Station Road", postcode=f"B{10 + i % 80} {1 + i % 9}AB", nhs_number="",
-        ))
+        rows.append(
+            child_row(
+                f"R{i:04d}",
+                given_names=given[i % 20],
+                family_name=family[(i * 7) % 20],
+                date_of_birth=f"20{10 + i % 8:02d}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                address_line_1=f"{i + 1} Station Road",
+                postcode=f"B{10 + i % 80} {1 + i % 9}AB",
+                nhs_number="",
+            )
+        )
     return rows
 
 
@@ -61,9 +114,11 @@ def directory_state():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM directory_child")
         children = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*), count(*) FILTER (WHERE retired_at IS NULL), "
-                       "string_agg(content_hash || coalesce(child_id::text, ''), ',' ORDER BY id) "
-                       "FROM feeds_sourcerecord")
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE retired_at IS NULL), "
+            "string_agg(content_hash || coalesce(child_id::text, ''), ',' ORDER BY id) "
+            "FROM feeds_sourcerecord"
+        )
         records = cursor.fetchone()
     return children, records
 
@@ -175,8 +230,15 @@ def test_feed_involvements_are_replaced_but_practitioner_entries_are_kept(tmp_pa
 def test_a_second_source_links_to_the_same_child(tmp_path, source):
     add_source(code="school_census", name="School census", trust=7)
     load_feed(source_code=source.code, path=write_feed(tmp_path / "a.csv", [child_row("N1")]))
-    school = child_row("S1", given_names="Amelia", nhs_number="", upn="", service_type="school",
-                       organisation_code="103456", organisation_name="Elm Primary")
+    school = child_row(
+        "S1",
+        given_names="Amelia",
+        nhs_number="",
+        upn="",
+        service_type="school",
+        organisation_code="103456",
+        organisation_name="Elm Primary",
+    )
     summary = load_feed(source_code="school_census", path=write_feed(tmp_path / "b.csv", [school]))
     assert summary.linked_to_existing == 1
     assert Child.objects.count() == 1
@@ -196,8 +258,15 @@ def test_twins_stay_two_children(tmp_path, source):
 
 def test_a_wrong_nhs_number_does_not_merge_two_children(tmp_path, source):
     a = child_row("A1")
-    b = child_row("B1", given_names="Mohammed", family_name="Hussain", date_of_birth="2012-09-17", sex="M",
-                  address_line_1="4 Park Lane", postcode="B23 6SN")  # same NHS number, by mistake
+    b = child_row(
+        "B1",
+        given_names="Mohammed",
+        family_name="Hussain",
+        date_of_birth="2012-09-17",
+        sex="M",
+        address_line_1="4 Park Lane",
+        postcode="B23 6SN",
+    )  # same NHS number, by mistake
     summary = load_feed(source_code=source.code, path=write_feed(tmp_path / "a.csv", [a, b]))
     assert Child.objects.count() == 2
     assert summary.linked_to_existing == 0

@@ -47,9 +47,18 @@ def two_children(tmp_path, team_member):
     add_source(code="nhs", name="NHS", trust=9)
     add_source(code="school", name="School census", trust=7)
     load_feed(source_code="nhs", path=write_feed(tmp_path / "a.csv", [child_row("N1")]))
-    other = child_row("S1", given_names="Amelie", family_name="Okafor-Bello", date_of_birth="2015-04-03",
-                      postcode="B29 6TT", address_line_1="3 Birch Close", nhs_number="",
-                      service_type="school", organisation_code="103456", organisation_name="Elm Primary")
+    other = child_row(
+        "S1",
+        given_names="Amelie",
+        family_name="Okafor-Bello",
+        date_of_birth="2015-04-03",
+        postcode="B29 6TT",
+        address_line_1="3 Birch Close",
+        nhs_number="",
+        service_type="school",
+        organisation_code="103456",
+        organisation_name="Elm Primary",
+    )
     load_feed(source_code="school", path=write_feed(tmp_path / "b.csv", [other]))
     a = SourceRecord.objects.get(source_record_id="N1")
     b = SourceRecord.objects.get(source_record_id="S1")
@@ -59,8 +68,13 @@ def two_children(tmp_path, team_member):
 
 
 def review_item(record, candidate):
-    return ReviewItem.objects.create(record=record, candidate=candidate, score=0.7, model_version="test",
-                                     local_authority=LocalAuthority.objects.get(code=AREA))
+    return ReviewItem.objects.create(
+        record=record,
+        candidate=candidate,
+        score=0.7,
+        model_version="test",
+        local_authority=LocalAuthority.objects.get(code=AREA),
+    )
 
 
 def test_accepting_a_review_merges_into_the_candidates_child_and_undo_restores(two_children, team_member):

@@ -7,7 +7,7 @@ real source's feeds would, so what the demo shows is what the directory would ma
 from __future__ import annotations
 
 import json
-from typing import IO
+from typing import Any
 
 from django.conf import settings
 from tqdm import tqdm
@@ -24,15 +24,18 @@ DEMO_AUTHORITY_NAME = "Birmingham (demo)"
 DEMO_SEED = 2010
 
 
-def load_demo(*, children: int, out: IO[str]) -> None:
+def load_demo(*, children: int, out: Any) -> None:
     """On an empty directory: generate and load the demo authority, then create the demo accounts."""
     if Child.objects.exists():
         out.write("The directory already holds children: keeping them (delete CONTACTPOINT_HOME to start again).\n")
     else:
         authority, _ = LocalAuthority.objects.get_or_create(
             code=DEMO_AUTHORITY_CODE,
-            defaults={"name": DEMO_AUTHORITY_NAME, "directory_team_phone": "0121 000 0000",
-                      "directory_team_email": "directory.team@demo.invalid"},
+            defaults={
+                "name": DEMO_AUTHORITY_NAME,
+                "directory_team_phone": "0121 000 0000",
+                "directory_team_email": "directory.team@demo.invalid",
+            },
         )
         feed_dir = settings.HOME / "demo-feeds"
         with tqdm(total=children, desc="Generating demo feeds", unit="child", file=out) as bar:
@@ -49,12 +52,19 @@ def load_demo(*, children: int, out: IO[str]) -> None:
         with tqdm(total=len(sources), desc="Loading feeds (validate, match)", unit="feed", file=out) as bar:
             for source in sources:
                 if not SourceSystem.objects.filter(code=source["code"]).exists():
-                    add_source(code=source["code"], name=source["name"], trust=source["trust_level"],
-                               system_actor="demo-loader")
-                summary = load_feed(source_code=source["code"], path=feed_dir / source["file"],
-                                    mode="full", loaded_by="demo-loader")
-                bar.set_postfix_str(f"{source['code']}: {summary.new_children} new, "
-                                    f"{summary.linked_to_existing} linked, {summary.sent_to_review} to review")
+                    add_source(
+                        code=source["code"],
+                        name=source["name"],
+                        trust=source["trust_level"],
+                        system_actor="demo-loader",
+                    )
+                summary = load_feed(
+                    source_code=source["code"], path=feed_dir / source["file"], mode="full", loaded_by="demo-loader"
+                )
+                bar.set_postfix_str(
+                    f"{source['code']}: {summary.new_children} new, "
+                    f"{summary.linked_to_existing} linked, {summary.sent_to_review} to review"
+                )
                 bar.update(1)
         out.write(f"Directory loaded: {Child.objects.filter(status=Child.Status.ACTIVE).count()} children.\n")
     from contactpoint.demo.accounts import ensure_demo_accounts

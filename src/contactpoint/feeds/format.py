@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,7 +134,7 @@ def _read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
             for record in reader:
                 if None in record:
-                    yield reader.line_num, {"__extra__": record[None]}  # type: ignore[index]
+                    yield reader.line_num, {"__extra__": record[None]}
                     continue
                 yield reader.line_num, dict(record)
         except csv.Error as exc:
@@ -160,7 +160,7 @@ def _read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise FeedFormatError(f"{path.name}: unknown feed format {suffix!r}; use .csv or .jsonl")
 
 
-def _check_columns(header: list[str], path: Path) -> None:
+def _check_columns(header: Sequence[str], path: Path) -> None:
     unknown = [c for c in header if c not in FEED_FIELDS]
     if unknown:
         raise FeedFormatError(f"{path.name}: unknown column(s) {', '.join(unknown)} (see docs/feeds.md)")

@@ -23,6 +23,10 @@ def add_source(*, code: str, name: str, trust: int = 5, actor: Any = None, syste
         if SourceSystem.objects.filter(code=code).exists():
             raise SourceError(f"a source with code {code!r} already exists")
         source = SourceSystem.objects.create(code=code, name=name, trust=trust)
-        record_event(action=AuditAction.SOURCE_ADD, actor=actor, system_actor=system_actor,
-                     details={"source": code, "trust": trust})
+        record_event(
+            action=AuditAction.SOURCE_ADD,
+            actor=actor,
+            system_actor=system_actor,
+            details={"source": code, "trust": trust},
+        )
     return source

@@ -269,7 +269,7 @@ def sync_carers_and_involvements(record_ids: list[int]) -> None:
 def _write_report(batch: FeedBatch, parsed: ParsedFeed) -> str:
     if not parsed.errors:
         return ""
-    report_dir = Path(settings.CONTACTPOINT["FEED_REPORT_DIR"])
+    report_dir = Path(str(settings.CONTACTPOINT["FEED_REPORT_DIR"]))
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / f"batch-{batch.id}-{batch.source.code}-rejected.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:

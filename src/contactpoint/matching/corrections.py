@@ -52,12 +52,19 @@ def _move_records(records: Iterable[SourceRecord], to_child: Child, correction: 
         if record.child_id is not None:
             touched.add(record.child_id)
         LinkEvent.objects.create(
-            source_record=record, from_child_id=record.child_id, to_child=to_child, method=method,
-            score=record.link_score, model_version=record.link_model_version, correction=correction,
+            source_record=record,
+            from_child_id=record.child_id,
+            to_child=to_child,
+            method=method,
+            score=record.link_score,
+            model_version=record.link_model_version,
+            correction=correction,
             was_pinned=record.link_pinned,
         )
         record.child = to_child
-        record.link_method = SourceRecord.LinkMethod.MANUAL if method != "reviewed" else SourceRecord.LinkMethod.REVIEWED
+        record.link_method = (
+            SourceRecord.LinkMethod.MANUAL if method != "reviewed" else SourceRecord.LinkMethod.REVIEWED
+        )
         record.link_pinned = True
         record.save(update_fields=["child", "link_method", "link_pinned"])
     return touched
@@ -77,8 +84,9 @@ def _resync_feed_details(record_ids: list[int]) -> None:
 
     for model in (Carer, Involvement):
         for row in model.objects.filter(source_record_id__in=record_ids).select_related("source_record"):
-            if row.source_record is not None and row.child_id != row.source_record.child_id:
-                row.child_id = row.source_record.child_id
+            owner = row.source_record.child_id if row.source_record is not None else None
+            if owner is not None and row.child_id != owner:
+                row.child_id = owner
                 row.save(update_fields=["child"])
 
 
@@ -101,7 +109,9 @@ def _merge(*, actor: User, surviving: Child, merged: Child, correction: Correcti
     merged.merged_into = surviving
     merged.save(update_fields=["status", "merged_into"])
     correction.details = {
-        "merged_child": merged.pk, "surviving_child": surviving.pk, "moved_involvements": moved_involvements,
+        "merged_child": merged.pk,
+        "surviving_child": surviving.pk,
+        "moved_involvements": moved_involvements,
     }
     correction.save(update_fields=["details"])
     return touched
@@ -114,9 +124,13 @@ def merge_children(*, actor: User, surviving: Child, merged: Child, reason: str)
     correction = Correction.objects.create(kind=Correction.Kind.MERGE, actor=actor, reason=reason)
     touched = _merge(actor=actor, surviving=surviving, merged=merged, correction=correction)
     _after_moves(touched)
-    record_event(action=AuditAction.MATCHING_CORRECTION, actor=actor, reason=reason,
-                 children=[surviving.contactpoint_id, merged.contactpoint_id],
-                 details={"correction": correction.pk, "kind": "merge"})
+    record_event(
+        action=AuditAction.MATCHING_CORRECTION,
+        actor=actor,
+        reason=reason,
+        children=[surviving.contactpoint_id, merged.contactpoint_id],
+        details={"correction": correction.pk, "kind": "merge"},
+    )
     return correction
 
 
@@ -133,15 +147,17 @@ def split_record(*, actor: User, record: SourceRecord, reason: str) -> Correctio
     correction = Correction.objects.create(kind=Correction.Kind.SPLIT, actor=actor, reason=reason)
     new_child = Child.objects.create(local_authority=old_child.local_authority)
     touched = _move_records([record], new_child, correction, "manual")
-    NeverLink.objects.bulk_create(
-        NeverLink(record_a=record, record_b=other, correction=correction) for other in others
-    )
+    NeverLink.objects.bulk_create(NeverLink(record_a=record, record_b=other, correction=correction) for other in others)
     correction.details = {"new_child": new_child.pk}
     correction.save(update_fields=["details"])
     _after_moves(touched)
-    record_event(action=AuditAction.MATCHING_CORRECTION, actor=actor, reason=reason,
-                 children=[old_child.contactpoint_id, new_child.contactpoint_id],
-                 details={"correction": correction.pk, "kind": "split"})
+    record_event(
+        action=AuditAction.MATCHING_CORRECTION,
+        actor=actor,
+        reason=reason,
+        children=[old_child.contactpoint_id, new_child.contactpoint_id],
+        details={"correction": correction.pk, "kind": "split"},
+    )
     return correction
 
 
@@ -167,9 +183,13 @@ def accept_review(*, actor: User, item: ReviewItem, reason: str = "") -> Correct
         touched = _merge(actor=actor, surviving=candidate.child, merged=record.child, correction=correction)
     _decide(item, ReviewItem.Status.ACCEPTED, actor)
     _after_moves(touched)
-    record_event(action=AuditAction.MATCHING_REVIEW_DECIDE, actor=actor, reason=reason,
-                 children=[candidate.child.contactpoint_id, record.child.contactpoint_id],
-                 details={"correction": correction.pk, "review_item": item.pk, "decision": "accept"})
+    record_event(
+        action=AuditAction.MATCHING_REVIEW_DECIDE,
+        actor=actor,
+        reason=reason,
+        children=[candidate.child.contactpoint_id, record.child.contactpoint_id],
+        details={"correction": correction.pk, "review_item": item.pk, "decision": "accept"},
+    )
     return correction
 
 
@@ -190,9 +210,13 @@ def reject_review(*, actor: User, item: ReviewItem, reason: str = "") -> Correct
     correction.details = {"pinned_records": pinned}
     correction.save(update_fields=["details"])
     _decide(item, ReviewItem.Status.REJECTED, actor)
-    record_event(action=AuditAction.MATCHING_REVIEW_DECIDE, actor=actor, reason=reason,
-                 children=[candidate.child.contactpoint_id, record.child.contactpoint_id],
-                 details={"correction": correction.pk, "review_item": item.pk, "decision": "reject"})
+    record_event(
+        action=AuditAction.MATCHING_REVIEW_DECIDE,
+        actor=actor,
+        reason=reason,
+        children=[candidate.child.contactpoint_id, record.child.contactpoint_id],
+        details={"correction": correction.pk, "review_item": item.pk, "decision": "reject"},
+    )
     return correction
 
 
@@ -211,22 +235,28 @@ def undo_correction(*, actor: User, correction: Correction, reason: str) -> Corr
     if correction.kind == Correction.Kind.UNDO:
         raise CorrectionError("an undo can't be undone; make the correction again instead")
     events = list(LinkEvent.objects.filter(correction=correction).select_related("source_record").order_by("-pk"))
-    involved = Child.objects.filter(
-        pk__in={e.from_child_id for e in events} | {e.to_child_id for e in events}
-        | {v for k, v in correction.details.items() if k.endswith("child") and isinstance(v, int)}
-    )
+    involved_ids = {e.from_child_id for e in events} | {e.to_child_id for e in events}
+    involved_ids |= {v for k, v in correction.details.items() if k.endswith("child") and isinstance(v, int)}
+    involved = Child.objects.filter(pk__in=[pk for pk in involved_ids if pk is not None])
     _require_in_area(actor, involved)
     undo = Correction.objects.create(kind=Correction.Kind.UNDO, actor=actor, reason=reason, undoes=correction)
     details = correction.details
     if "merged_child" in details:
         Child.objects.filter(pk=details["merged_child"]).update(status=Child.Status.ACTIVE, merged_into=None)
-        Involvement.objects.filter(pk__in=details.get("moved_involvements", [])).update(child_id=details["merged_child"])
+        Involvement.objects.filter(pk__in=details.get("moved_involvements", [])).update(
+            child_id=details["merged_child"]
+        )
     touched: set[int] = set()
     for event in events:
         record = event.source_record
         LinkEvent.objects.create(
-            source_record=record, from_child_id=record.child_id, to_child_id=event.from_child_id, method="undo",
-            score=record.link_score, model_version=record.link_model_version, correction=undo,
+            source_record=record,
+            from_child_id=record.child_id,
+            to_child_id=event.from_child_id,
+            method="undo",
+            score=record.link_score,
+            model_version=record.link_model_version,
+            correction=undo,
             was_pinned=record.link_pinned,
         )
         touched |= {c for c in (record.child_id, event.from_child_id) if c is not None}
@@ -245,9 +275,13 @@ def undo_correction(*, actor: User, correction: Correction, reason: str) -> Corr
         item = ReviewItem.objects.get(pk=correction.review_item_id)
         _decide(item, ReviewItem.Status.OPEN, None)
     _after_moves(touched)
-    record_event(action=AuditAction.MATCHING_CORRECTION_UNDO, actor=actor, reason=reason,
-                 children=list(Child.objects.filter(pk__in=touched).values_list("contactpoint_id", flat=True)),
-                 details={"correction": undo.pk, "undoes": correction.pk, "kind": correction.kind})
+    record_event(
+        action=AuditAction.MATCHING_CORRECTION_UNDO,
+        actor=actor,
+        reason=reason,
+        children=list(Child.objects.filter(pk__in=touched).values_list("contactpoint_id", flat=True)),
+        details={"correction": undo.pk, "undoes": correction.pk, "kind": correction.kind},
+    )
     return undo
 
 

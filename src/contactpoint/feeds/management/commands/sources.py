@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -19,13 +20,13 @@ class Command(BaseCommand):
         add.add_argument("--trust", type=int, default=5, help="1-10; higher wins when sources disagree")
         sub.add_parser("list", help="list source systems")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         if options["action"] == "add":
             code = str(options["code"])
             if not re.fullmatch(r"[a-z0-9_-]{1,40}", code):
                 raise CommandError("CODE must be 1-40 lower-case letters, digits, '-' or '_'")
             try:
-                source = add_source(code=code, name=str(options["name"]), trust=int(options["trust"]))  # type: ignore[call-overload]
+                source = add_source(code=code, name=str(options["name"]), trust=int(options["trust"]))
             except SourceError as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(f"registered source {source.code} ({source.name}), trust {source.trust}")

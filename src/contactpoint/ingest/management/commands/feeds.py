@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -17,20 +18,27 @@ class Command(BaseCommand):
         load = sub.add_parser("load", help="validate, store and match one feed file (.csv or .jsonl)")
         load.add_argument("file", type=Path)
         load.add_argument("--source", required=True, help="the source system's code")
-        load.add_argument("--mode", choices=["full", "delta"], default="delta",
-                          help="full retires records the source no longer sends")
-        load.add_argument("--force", action="store_true",
-                          help="allow a full feed to retire more than the configured share of the source")
+        load.add_argument(
+            "--mode", choices=["full", "delta"], default="delta", help="full retires records the source no longer sends"
+        )
+        load.add_argument(
+            "--force",
+            action="store_true",
+            help="allow a full feed to retire more than the configured share of the source",
+        )
         load.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         path = options["file"]
         assert isinstance(path, Path)
         try:
             summary = load_feed(
-                source_code=str(options["source"]), path=path, mode=str(options["mode"]),
-                force=bool(options["force"]), loaded_by="cli",
-                progress=(lambda m: self.stderr.write(m)) if int(options["verbosity"]) > 1 else None,  # type: ignore[call-overload]
+                source_code=str(options["source"]),
+                path=path,
+                mode=str(options["mode"]),
+                force=bool(options["force"]),
+                loaded_by="cli",
+                progress=(lambda m: self.stderr.write(m)) if int(options["verbosity"]) > 1 else None,
             )
         except (FeedLoadError, FeedFormatError) as exc:
             raise CommandError(str(exc)) from exc

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         export = sub.add_parser("export", help="write source,source_record_id,contactpoint_id as CSV")
         export.add_argument("file", type=Path)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         path = options["file"]
         assert isinstance(path, Path)
         count = export_links(path=path, system_actor="cli")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from contactpoint.matching.training import train_and_activate
@@ -14,8 +16,13 @@ class Command(BaseCommand):
         train.add_argument("--seed", type=int, default=42)
         train.add_argument("--no-activate", action="store_true", help="store the model without using it")
 
-    def handle(self, *args: object, **options: object) -> None:
-        model = train_and_activate(seed=int(options["seed"]), activate=not options["no_activate"],  # type: ignore[call-overload]
-                                   system_actor="cli")
+    def handle(self, *args: object, **options: Any) -> None:
+        seed = options["seed"]
+        assert isinstance(seed, int)
+        model = train_and_activate(
+            seed=seed,
+            activate=not options["no_activate"],
+            system_actor="cli",
+        )
         state = "active" if model.is_active else "stored, not active"
         self.stdout.write(f"model {model.version} trained on {model.trained_on_records} records ({state})")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
@@ -16,10 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, required=True)
         parser.add_argument("--local-authority", default="E08000025", help="ONS code of the area")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         from contactpoint.synth.generator import generate
 
-        children = int(options["children"])  # type: ignore[call-overload]
+        children = int(options["children"])
         started = time.perf_counter()
         with tqdm(total=children, unit="child", desc="Generating", disable=None) as bar:
             done = 0
@@ -29,7 +30,12 @@ class Command(BaseCommand):
                 bar.update(n - done)
                 done = n
 
-            summary = generate(children, int(options["seed"]), Path(str(options["out"])),  # type: ignore[call-overload]
-                               local_authority=str(options["local_authority"]), progress=advance)
+            summary = generate(
+                children,
+                int(options["seed"]),
+                Path(str(options["out"])),
+                local_authority=str(options["local_authority"]),
+                progress=advance,
+            )
             bar.update(children - done)
         self.stdout.write(f"wrote {summary} in {time.perf_counter() - started:.1f} s")
