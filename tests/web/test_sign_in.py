@@ -31,6 +31,19 @@ def test_signing_in_with_password_and_code_reaches_the_start_page(client):
     assert SignedInSession.objects.filter(user=user).count() == 1
 
 
+def test_each_step_of_signing_in_starts_a_new_session_key(client):
+    """No session fixation: a key planted before sign-in is not the key of the signed-in session."""
+    user = UserFactory()
+    client.get("/sign-in")
+    client.session.save()
+    planted = client.session.session_key
+    client.post("/sign-in", {"username": user.username, "password": PASSWORD})
+    half_way = client.session.session_key
+    client.post("/sign-in/code", {"code": totp_code(user)})
+    assert len({planted, half_way, client.session.session_key}) == 3
+    assert not Session.objects.filter(session_key__in=[planted, half_way]).exists()
+
+
 def test_a_password_alone_gives_no_access(client):
     user = UserFactory()
     response = client.post("/sign-in", {"username": user.username, "password": PASSWORD})

@@ -107,3 +107,11 @@ def test_every_api_operation_requires_a_token_unless_allow_listed():
     for path, operation in operations:
         if not operation.auth_callbacks:
             assert operation.view_func.__name__ in public_functions, f"API operation {path} has no authentication"
+
+
+def test_the_api_takes_bearer_tokens_by_default():
+    from contactpoint.access.api_auth import BearerTokenAuth
+    from contactpoint.api.api import api
+
+    defaults = api.auth if isinstance(api.auth, list | tuple) else [api.auth]
+    assert any(isinstance(auth, BearerTokenAuth) for auth in defaults)
