@@ -227,8 +227,10 @@ PROFILES: dict[str, NoiseProfile] = {
 }
 
 # Household and population rates.
-_HOUSEHOLD_SIZES = ((1, 38), (2, 38), (3, 15), (4, 6), (5, 2), (6, 1))
-_TWIN_RATE = 0.05  # per household with 2+ children: about 3% of children are twins, as in England
+# Completed family sizes; only the children under 18 on the reference date appear, which gives the
+# familiar mix of dependent children per household (most have one or two).
+_HOUSEHOLD_SIZES = ((1, 20), (2, 40), (3, 23), (4, 10), (5, 4), (6, 2), (7, 1))
+_TWIN_RATE = 0.045  # per family of 2+: about 3% of children are twins, as in England
 _HYPHENATED_SURNAME_RATE = 0.03
 _SURNAME_CHANGE_RATE = 0.02
 _MOVED_RATE = 0.08
@@ -447,6 +449,7 @@ class _Generator:
         self.upn_used: set[str] = set()
         self.upn_serials: dict[tuple[int, int, int], int] = {}
         self.emails_used: set[str] = set()
+        self.phones_used: set[str] = set()
         self.addresses_used: set[tuple[str, str, int, str]] = set()
         self.ids_used: dict[str, set[str]] = {spec.code: set() for spec in SOURCES}
         households_estimate = max(1, int(children / 1.9))
@@ -454,12 +457,19 @@ class _Generator:
         self.streets_by_hood: dict[str, list[_Street]] = {}
         for street in self.streets:
             self.streets_by_hood.setdefault(street.hood.name, []).append(street)
-        self.orgs_by_hood: dict[int, dict[str, list[_Org]]] = {}
         self.urns_used: set[str] = set()
         self.establishments_used: set[int] = set()
         self.practices = self._build_practices(max(3, children // 1200))
         self.primaries = self._build_schools(max(4, children // 700), secondary=False)
         self.secondaries = self._build_schools(max(2, children // 2000), secondary=True)
+        self.orgs = {"gp": self.practices, "primary": self.primaries, "secondary": self.secondaries}
+        # Indexed once: scanning every organisation for every household would be quadratic.
+        self.orgs_by_hood: dict[str, dict[str, list[_Org]]] = {}
+        for kind, orgs in self.orgs.items():
+            index: dict[str, list[_Org]] = {}
+            for org in orgs:
+                index.setdefault(org.hood, []).append(org)
+            self.orgs_by_hood[kind] = index
         self.social_workers = self._build_staff(
             max(3, children // 250),
             (("Social Worker", 70), ("Senior Social Worker", 20), ("Advanced Practitioner", 10)),
@@ -615,8 +625,13 @@ class _Generator:
         return email
 
     def _mobile(self) -> str:
+        """A UK mobile number (digits only) not yet used: a shared number would wrongly link families."""
         rng = self.rng
-        return f"07{_pick(rng, '1234579')}{_randint(rng, 0, 99_999_999):08d}"
+        while True:
+            number = f"07{_pick(rng, '1234579')}{_randint(rng, 0, 99_999_999):08d}"
+            if number not in self.phones_used:
+                self.phones_used.add(number)
+                return number
 
     def _new_address(self, hood: Neighbourhood | None = None) -> _Address:
         rng = self.rng
@@ -633,20 +648,15 @@ class _Generator:
             postcode = f"{street.district} {street.sector}{unit}"
             return _Address(flat, number, street.name, street.hood.name, street.hood.town, postcode)
 
-    def _local_org(self, orgs: list[_Org], hood: str) -> _Org:
-        """An organisation in the family's neighbourhood if there is one (usually), else anywhere."""
+    def _local_org(self, kind: str, hood: str) -> _Org:
+        """A GP practice or school (``kind``) in the family's neighbourhood if there is one (usually),
+        else anywhere in the area."""
         rng = self.rng
         if rng.random() < 0.75:
-            by_hood = self.orgs_by_hood.get(id(orgs))
-            if by_hood is None:  # index once per list: scanning per household would be quadratic
-                by_hood = {}
-                for org in orgs:
-                    by_hood.setdefault(org.hood, []).append(org)
-                self.orgs_by_hood[id(orgs)] = by_hood
-            nearby = by_hood.get(hood)
+            nearby = self.orgs_by_hood[kind].get(hood)
             if nearby:
                 return _pick(rng, nearby)
-        return _pick(rng, orgs)
+        return _pick(rng, self.orgs[kind])
 
     # --- households and children ----------------------------------------------------------------
 
@@ -673,8 +683,30 @@ class _Generator:
             email = self._unique_email(local, _pick(rng, _EMAIL_DOMAINS))
         return _Carer(given, family, "", sex, relationship, phone, old_phone, email)
 
-    def _household(self, size: int) -> _Household:
+    def _birth_dates(self, limit: int) -> tuple[list[int], int]:
+        """Birth dates (ordinals, eldest first) of a family's children who are under 18, at most
+        ``limit`` of them, and the index of the elder twin among them (-1 if no twins)."""
         rng = self.rng
+        size = self.sizes(rng)  # all the children the family has had, not only those under 18
+        twins_at = rng.randrange(size - 1) if size >= 2 and rng.random() < _TWIN_RATE else -1
+        offsets = [0]
+        for i in range(size - 1):
+            offsets.append(offsets[-1] + (0 if i == twins_at else _randint(rng, 330, 1900)))
+        # The first birth may fall before the window (elder children are adults now) or the last after
+        # it (not born yet). Placing the first birth uniformly over that extended range makes each
+        # child's birth date uniform over the 18 years, as in a snapshot of a real population.
+        first = _randint(rng, _MIN_DOB - offsets[-1], _MAX_DOB)
+        kept = [i for i, offset in enumerate(offsets) if _MIN_DOB <= first + offset <= _MAX_DOB][:limit]
+        twins = kept.index(twins_at) if twins_at in kept and twins_at + 1 in kept else -1
+        return [first + offsets[i] for i in kept], twins
+
+    def _household(self, limit: int) -> _Household | None:
+        """A new household with between 1 and ``limit`` children, or ``None`` if all its children are
+        adults or unborn (the caller simply draws another)."""
+        rng = self.rng
+        dobs, twins_at = self._birth_dates(limit)
+        if not dobs:
+            return None
         tradition = self.tradition(rng)
         # Most families' surnames share the tradition of their children's names; some cross over.
         if rng.random() < 0.92:
@@ -715,7 +747,7 @@ class _Generator:
 
         address = self._new_address()
         previous = self._new_address() if rng.random() < _MOVED_RATE else None
-        gp = self._local_org(self.practices, address.locality)
+        gp = self._local_org("gp", address.locality)
         household = _Household(
             tradition=tradition,
             address=address,
@@ -723,8 +755,8 @@ class _Generator:
             carers=carers,
             claims_child_benefit=rng.random() < _CHILD_BENEFIT_CLAIM_RATE,
             gp=gp,
-            primary=self._local_org(self.primaries, address.locality),
-            secondary=self._local_org(self.secondaries, address.locality),
+            primary=self._local_org("primary", address.locality),
+            secondary=self._local_org("secondary", address.locality),
         )
         for spec in SOURCES:
             profile = PROFILES[spec.code]
@@ -732,21 +764,13 @@ class _Generator:
                 rng.random() < profile.stale_address,
                 rng.random() < profile.stale_surname,
             )
-        self._children(household, size, surname, former)
+        self._children(household, dobs, twins_at, surname, former)
         return household
 
-    def _children(self, household: _Household, size: int, surname: str, former: str) -> None:
+    def _children(
+        self, household: _Household, dobs: list[int], twins_at: int, surname: str, former: str
+    ) -> None:
         rng = self.rng
-        twins_at = rng.randrange(size - 1) if size >= 2 and rng.random() < _TWIN_RATE else -1
-        gaps = [0 if i == twins_at else _randint(rng, 330, 1900) for i in range(size - 1)]
-        window = _MAX_DOB - _MIN_DOB
-        while sum(gaps) > window:  # a long run of gaps cannot fit in 18 years: fewer children
-            gaps.pop()
-        dob = _randint(rng, _MIN_DOB, _MAX_DOB - sum(gaps))
-        dobs = [dob]
-        for gap in gaps:
-            dob += gap
-            dobs.append(dob)
         taken: set[str] = set()
         previous_sex = ""
         for i, child_dob in enumerate(dobs):
@@ -766,7 +790,7 @@ class _Generator:
                 former=(_feminine(former) if is_female else former) if former else "",
                 tradition=household.tradition,
                 dob=child_dob,
-                nhs=self._nhs_number(),
+                nhs=self.new_nhs_number(),
                 household=household,
                 year_group=REFERENCE_DATE.year - _school_year_of_entry(child_dob),
                 age=_age(child_dob),
@@ -801,7 +825,8 @@ class _Generator:
                 names.append(middle)
         return names
 
-    def _nhs_number(self) -> str:
+    def new_nhs_number(self) -> str:
+        """A valid NHS number not yet given to anyone in this population."""
         while True:
             number = random_nhs_number(self.rng, prefix=self.nhs_prefix)
             if number not in self.nhs_used:
@@ -822,7 +847,10 @@ class _Generator:
         # The UPN was issued by the school the child started at, in their reception year.
         entry_year = _school_year_of_entry(person.dob)
         if rng.random() < 0.05:
-            la, estab = _pick(rng, _OTHER_LA_NUMBERS), _randint(rng, 2000, 3999)  # moved in from elsewhere
+            la = _pick(rng, _OTHER_LA_NUMBERS)  # issued elsewhere before the family moved here
+            while la == self.area.la_number:
+                la = _pick(rng, _OTHER_LA_NUMBERS)
+            estab = _randint(rng, 2000, 3999)
         else:
             first_school = person.school if yg <= 6 and rng.random() < 0.85 else household.primary
             la, estab = self.area.la_number, first_school.establishment
@@ -870,9 +898,10 @@ class _Generator:
         """Phase 1: households, children and their identifiers, schools and GPs."""
         remaining = self.n
         while remaining > 0:
-            household = self._household(min(self.sizes(self.rng), remaining))
-            self.households.append(household)
-            remaining -= len(household.children)
+            household = self._household(remaining)
+            if household is not None:
+                self.households.append(household)
+                remaining -= len(household.children)
         self._social_care()
 
 
@@ -1086,7 +1115,7 @@ class _FeedWriter:
                     if roll < 0.3:
                         number = ""
                     elif roll < 0.5:
-                        number = gen._nhs_number()
+                        number = gen.new_nhs_number()
                 record["nhs_number"] = number
                 record["local_authority"] = gen.area.code
                 practice = person.gp
@@ -1117,7 +1146,7 @@ class _FeedWriter:
         return date.fromordinal(start).isoformat()
 
     def _health_visitor(self, person: _Person) -> None:
-        """A community health record: sparse identity, the mother, and the named health visitor."""
+        """A community health record for an under-5: the mother and the named health visitor."""
         rng = self.rng
         gen = self.gen
         profile = PROFILES[NHS.code]
