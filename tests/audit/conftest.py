@@ -24,6 +24,9 @@ def signing_key(monkeypatch: pytest.MonkeyPatch) -> str:
 @contextmanager
 def _superuser_bypassing_triggers() -> Iterator[Callable[..., list[tuple[Any, ...]]]]:
     with connection.cursor() as cursor:
+        # Settle the foreign-key checks the test's own inserts have queued (in real life they were
+        # committed long ago), then switch triggers, foreign-key checks included, off.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET session_replication_role = replica")
 
         def run(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -34,6 +37,7 @@ def _superuser_bypassing_triggers() -> Iterator[Callable[..., list[tuple[Any, ..
             yield run
         finally:
             cursor.execute("SET session_replication_role = origin")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 @pytest.fixture

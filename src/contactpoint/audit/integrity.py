@@ -12,11 +12,16 @@ Why it is built this way (and what it does not protect against) is in ``docs/aud
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hmac
 import json
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from hashlib import blake2b
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,8 @@ EXPORT_FORMAT = "contactpoint-audit-checkpoint/v1"
 # events never take it.
 SEAL_LOCK_KEY = 0x0A0D17_5EA1
 CHUNK_SIZE = 20_000
+# How far back (by occurred_at) a routine seal looks for unsealed events; verify looks everywhere.
+SEAL_LOOKBACK = dt.timedelta(days=1)
 
 # The event's columns in the order the queries below select them (position is added when sealed).
 EVENT_COLUMNS = (
@@ -53,7 +60,27 @@ EVENT_COLUMNS = (
     "reason",
     "details",
 )
-_SELECT = ", ".join(EVENT_COLUMNS)
+
+
+def event_select(alias: str = "") -> str:
+    """The event's columns as selected for hashing (SQL), optionally qualified with a table alias.
+
+    The time is formatted by PostgreSQL (UTC, microseconds, ``Z``), which is exact and saves parsing
+    and re-formatting a million datetimes in Python.
+    """
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(
+        f"to_char({prefix}occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        if column == "occurred_at"
+        else f"{prefix}{column}"
+        for column in EVENT_COLUMNS
+    )
+
+
+# Python's json module with these options is the canonical form; most JSON libraries can be told to
+# produce exactly the same bytes (sorted keys, no whitespace, non-ASCII as \\uXXXX escapes).
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+_string = encode_basestring_ascii  # the C function json.dumps uses for a str with ensure_ascii
 
 
 def format_timestamp(value: dt.datetime) -> str:
@@ -62,30 +89,48 @@ def format_timestamp(value: dt.datetime) -> str:
 
 
 def canonical_event(row: Sequence[Any], position: int) -> bytes:
-    """The bytes an event's leaf hash covers: JSON, keys sorted, no spaces, UTF-8.
+    """The bytes an event's leaf hash covers: JSON, keys sorted, no whitespace, ASCII.
 
-    ``row`` holds :data:`EVENT_COLUMNS` as the database returns them. Anyone holding an export
-    (``contactpoint audit export``) can rebuild these bytes with any JSON library.
+    Exactly ``json.dumps(document, sort_keys=True, separators=(",", ":"))`` of the event's fields plus
+    its position (see :func:`canonical_document`), so anyone holding an export can rebuild these bytes;
+    written out by hand because it is the hot loop of verification (a million events).
+    ``row`` holds :data:`EVENT_COLUMNS` as selected by :func:`event_select`.
     """
-    details = row[11]
+    occurred_at, details = row[1], row[11]
+    if not isinstance(occurred_at, str):
+        occurred_at = format_timestamp(occurred_at)
     if isinstance(details, str):  # Django asks psycopg for jsonb as text
-        details = json.loads(details)
-    document = {
+        details = "{}" if details == "{}" else _CANONICAL_JSON.encode(json.loads(details))
+    else:
+        details = _CANONICAL_JSON.encode(details)
+    return (
+        f'{{"action":{_string(row[2])},"actor_organisation":{_string(row[6])},'
+        f'"actor_role":{_string(row[5])},"actor_username":{_string(row[4])},'
+        f'"children":[{",".join(map(_string, row[8]))}],"client_address":{_string(row[9])},'
+        f'"details":{details},"occurred_at":{_string(occurred_at)},"outcome":{_string(row[3])},'
+        f'"position":{position:d},"reason":{_string(row[10])},"requester":{_string(row[7])},'
+        f'"sequence":{row[0]:d}}}'
+    ).encode("ascii")
+
+
+def canonical_document(row: Sequence[Any], position: int) -> dict[str, Any]:
+    """The event as the JSON object its leaf hash covers (the readable definition)."""
+    occurred_at, details = row[1], row[11]
+    return {
         "action": row[2],
         "actor_organisation": row[6],
         "actor_role": row[5],
         "actor_username": row[4],
         "children": list(row[8]),
         "client_address": row[9],
-        "details": details,
-        "occurred_at": format_timestamp(row[1]),
+        "details": json.loads(details) if isinstance(details, str) else details,
+        "occurred_at": occurred_at if isinstance(occurred_at, str) else format_timestamp(occurred_at),
         "outcome": row[3],
         "position": position,
         "reason": row[10],
         "requester": row[7],
         "sequence": row[0],
     }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def event_leaf_hash(row: Sequence[Any], position: int) -> bytes:
@@ -93,7 +138,8 @@ def event_leaf_hash(row: Sequence[Any], position: int) -> bytes:
 
 
 def event_seal(seal_key: bytes, position: int, leaf: bytes) -> bytes:
-    return hmac.digest(seal_key, position.to_bytes(8, "big") + leaf, "sha256")
+    """Keyed BLAKE2b (a MAC by design, and five times cheaper than HMAC-SHA256 here)."""
+    return blake2b(position.to_bytes(8, "big") + leaf, key=seal_key, digest_size=32).digest()
 
 
 # --- sealing -----------------------------------------------------------------------------------------
@@ -109,52 +155,51 @@ def _lock_sealing(cursor: Any) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
 
 
-def _seal_in_transaction(cursor: Any, key: SigningKey, chunk_size: int) -> SealResult:
+def _seal_in_transaction(cursor: Any, key: SigningKey, chunk_size: int, full: bool) -> SealResult:
     seal_key = key.seal_key()
-    cursor.execute("SELECT max(position) FROM audit_auditevent")
-    highest = cursor.fetchone()[0]
-    next_position = 0 if highest is None else highest + 1
+    sealed_at = timezone.now()
+    cursor.execute("SELECT position, sealed_at FROM audit_eventseal ORDER BY position DESC LIMIT 1")
+    last = cursor.fetchone()
+    next_position = 0 if last is None else last[0] + 1
     first_position = next_position
+    # Unsealed events are looked for among recent ones only (an event's transaction would have to run
+    # for longer than SEAL_LOOKBACK to commit behind it), unless a full sweep is asked for.
+    horizon = None if full or last is None else last[1] - SEAL_LOOKBACK
     after_sequence = 0
     while True:
-        # Keyset pagination over the partial index of unsealed events.
         cursor.execute(
-            f"SELECT {_SELECT} FROM audit_auditevent WHERE position IS NULL AND sequence > %s "  # noqa: S608
-            "ORDER BY sequence LIMIT %s",
-            [after_sequence, chunk_size],
+            f"SELECT {event_select('e')} FROM audit_auditevent AS e "  # noqa: S608
+            "WHERE e.sequence > %s AND (%s::timestamptz IS NULL OR e.occurred_at >= %s) "
+            "AND NOT EXISTS (SELECT 1 FROM audit_eventseal AS s WHERE s.sequence = e.sequence) "
+            "ORDER BY e.sequence LIMIT %s",
+            [after_sequence, horizon, horizon, chunk_size],
         )
         rows = cursor.fetchall()
         if not rows:
             break
-        sequences, positions, leaves, seals = [], [], [], []
-        for row in rows:
-            leaf = event_leaf_hash(row, next_position)
-            sequences.append(row[0])
-            positions.append(next_position)
-            leaves.append(leaf)
-            seals.append(event_seal(seal_key, next_position, leaf))
-            next_position += 1
-        # One set-based UPDATE per chunk; the insert-only trigger lets through exactly this change.
-        cursor.execute(
-            "UPDATE audit_auditevent AS e SET position = s.position, leaf_hash = s.leaf_hash, "
-            "seal_mac = s.seal_mac FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[], %s::bytea[]) "
-            "AS s(sequence, position, leaf_hash, seal_mac) WHERE e.sequence = s.sequence",
-            [sequences, positions, leaves, seals],
-        )
+        # COPY is the cheapest way to insert a chunk of seals; the events themselves are not touched.
+        with cursor.copy(
+            "COPY audit_eventseal (position, sequence, leaf_hash, seal_mac, sealed_at) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                leaf = event_leaf_hash(row, next_position)
+                copy.write_row((next_position, row[0], leaf, event_seal(seal_key, next_position, leaf), sealed_at))
+                next_position += 1
         after_sequence = rows[-1][0]
     return SealResult(sealed=next_position - first_position, tree_size=next_position)
 
 
-def seal_events(*, chunk_size: int = CHUNK_SIZE) -> SealResult:
+def seal_events(*, chunk_size: int = CHUNK_SIZE, full: bool = False) -> SealResult:
     """Seal every committed, unsealed event into the log, in sequence order.
 
     Safe to run at any time and from several processes (one seals while the others wait). Events whose
-    transaction commits after a seal started are sealed by the next one.
+    transaction commits after a seal started are sealed by the next one. ``full`` looks for unsealed
+    events in the whole log, not only among those of the last :data:`SEAL_LOOKBACK`.
     """
     key = load_signing_key()
     with transaction.atomic(), connection.cursor() as cursor:
         _lock_sealing(cursor)
-        return _seal_in_transaction(cursor, key, chunk_size)
+        return _seal_in_transaction(cursor, key, chunk_size, full)
 
 
 # --- checkpoints -------------------------------------------------------------------------------------
@@ -179,7 +224,7 @@ def create_checkpoint() -> Checkpoint:
     key = load_signing_key()
     with transaction.atomic(), connection.cursor() as cursor:
         _lock_sealing(cursor)
-        _seal_in_transaction(cursor, key, CHUNK_SIZE)
+        _seal_in_transaction(cursor, key, CHUNK_SIZE, full=False)
         frontier = MerkleFrontier()
         previous = Checkpoint.objects.order_by("-tree_size", "-id").first()
         if previous is not None and previous.key_id == key.key_id:
@@ -191,7 +236,7 @@ def create_checkpoint() -> Checkpoint:
             ):
                 frontier = candidate
         cursor.execute(
-            "SELECT position, leaf_hash FROM audit_auditevent WHERE position >= %s ORDER BY position",
+            "SELECT position, leaf_hash FROM audit_eventseal WHERE position >= %s ORDER BY position",
             [frontier.size],
         )
         for position, leaf in cursor.fetchall():
@@ -216,9 +261,7 @@ def export_checkpoint(checkpoint: Checkpoint) -> dict[str, Any]:
     """A checkpoint as JSON for an outside party to keep, with the public key that checks it."""
     key = load_signing_key()
     if checkpoint.key_id != key.key_id:
-        raise SigningKeyError(
-            f"checkpoint {checkpoint.pk} was signed by key {checkpoint.key_id}, not this one"
-        )
+        raise SigningKeyError(f"checkpoint {checkpoint.pk} was signed by key {checkpoint.key_id}, not this one")
     root = bytes(checkpoint.root_hash)
     return {
         "format": EXPORT_FORMAT,
@@ -310,44 +353,77 @@ class VerificationResult:
 
 
 def _stream_sealed(chunk_size: int) -> Iterator[tuple[Any, ...]]:
-    """Sealed events in position order through a server-side cursor: memory stays flat."""
+    """Sealed events in position order through a server-side cursor: memory stays flat.
+
+    Each row is the event's columns (all None if the event row is gone), then the seal's position,
+    sequence, leaf hash and MAC. The next chunk is fetched on a helper thread while this one is being
+    hashed, so the database and Python work at the same time (the connection is never used by both
+    threads at once: the caller touches it only after the generator is closed).
+    """
     cursor = connection.chunked_cursor()
+    cursor.execute(
+        f"SELECT {event_select('e')}, s.position, s.sequence, s.leaf_hash, s.seal_mac "  # noqa: S608
+        "FROM audit_eventseal AS s LEFT JOIN audit_auditevent AS e ON e.sequence = s.sequence "
+        "ORDER BY s.position"
+    )
+    chunks: queue.Queue[list[tuple[Any, ...]] | BaseException] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            while not stop.is_set():
+                rows = cursor.fetchmany(chunk_size)
+                chunks.put(rows)
+                if not rows:
+                    return
+        except BaseException as error:  # handed to the consuming thread, which raises it
+            chunks.put(error)
+
+    fetcher = threading.Thread(target=fetch, name="audit-verify-fetch", daemon=True)
+    fetcher.start()
     try:
-        cursor.execute(
-            f"SELECT {_SELECT}, position, leaf_hash, seal_mac FROM audit_auditevent "  # noqa: S608
-            "WHERE position IS NOT NULL ORDER BY position"
-        )
-        while rows := cursor.fetchmany(chunk_size):
-            yield from rows
+        while True:
+            item = chunks.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                return
+            yield from item
     finally:
+        stop.set()
+        while fetcher.is_alive():  # unblock a fetcher waiting to put a chunk nobody will read
+            with contextlib.suppress(queue.Empty):
+                chunks.get(timeout=0.05)
+        fetcher.join()
         cursor.close()
 
 
 def _event_problem(
     row: tuple[Any, ...], expected: int, previous_sequence: int | None, seal_key: bytes
 ) -> tuple[Problem | None, bytes]:
-    sequence, position, stored_leaf, stored_seal = row[0], row[12], row[13], row[14]
+    position, sequence, stored_leaf, stored_seal = row[12], row[13], row[14], row[15]
     if position > expected:
         after = f"after event {previous_sequence}" if previous_sequence is not None else "at the start"
         missing = position - expected
         return (
             Problem(
-                f"missing: {missing} sealed event(s) {after} were deleted (the next surviving event is "
-                f"{sequence} at position {position})",
+                f"missing: {missing} sealed event(s) {after} were deleted with their seals (the next "
+                f"surviving event is {sequence} at position {position})",
                 position=expected,
             ),
             b"",
         )
     if position < expected:
         return Problem("appears twice in the log (a forged copy)", sequence, position), b""
+    if row[0] is None:
+        return Problem("deleted: the event sealed at this position is gone", sequence, position), b""
     leaf = event_leaf_hash(row, position)
-    if stored_leaf is None or not hmac.compare_digest(bytes(stored_leaf), leaf):
-        return Problem(
-            "altered or moved: its content or position no longer matches its leaf hash", sequence, position
-        ), leaf
-    if stored_seal is None or not hmac.compare_digest(
-        bytes(stored_seal), event_seal(seal_key, position, leaf)
-    ):
+    if not hmac.compare_digest(bytes(stored_leaf), leaf):
+        return (
+            Problem("altered or moved: its content or position no longer matches its leaf hash", sequence, position),
+            leaf,
+        )
+    if not hmac.compare_digest(bytes(stored_seal), event_seal(seal_key, position, leaf)):
         return (
             Problem(
                 "its seal is not valid: the event was forged, moved or rewritten with a recomputed hash",
@@ -390,9 +466,7 @@ def verify_log(
             root = bytes(checkpoint.root_hash)
             if checkpoint.key_id != key.key_id:
                 result.checkpoint_problems.append(
-                    Problem(
-                        f"{label} was signed by key {checkpoint.key_id}, not the configured key {key.key_id}"
-                    )
+                    Problem(f"{label} was signed by key {checkpoint.key_id}, not the configured key {key.key_id}")
                 )
                 continue
             note = checkpoint_note(checkpoint.tree_size, root, checkpoint.created_at)
@@ -432,12 +506,12 @@ def verify_log(
                 result.problem = problem
                 break
             frontier.append(leaf)
-            previous_sequence = row[0]
+            previous_sequence = row[13]
             for label, root in targets.get(frontier.size, ()):
                 if frontier.root() != root:
                     result.problem = Problem(
                         f"the log's first {frontier.size} events no longer give the root in {label}",
-                        row[0],
+                        row[13],
                         row[12],
                     )
                     break
@@ -446,14 +520,10 @@ def verify_log(
         result.events = frontier.size
         result.root = frontier.root()
         if result.problem is None:
-            longer = [
-                (size, label) for size, found in targets.items() if size > frontier.size for label, _ in found
-            ]
+            longer = [(size, label) for size, found in targets.items() if size > frontier.size for label, _ in found]
             if longer:
                 size, label = min(longer)
-                after = (
-                    f"after event {previous_sequence}" if previous_sequence is not None else "at the start"
-                )
+                after = f"after event {previous_sequence}" if previous_sequence is not None else "at the start"
                 result.problem = Problem(
                     f"missing: the log ends at {frontier.size} events but {label} covers {size}; "
                     f"the events {after} were deleted",
@@ -462,15 +532,12 @@ def verify_log(
         if result.problem is None:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT count(*), "
-                    "min(sequence) FILTER (WHERE leaf_hash IS NOT NULL OR seal_mac IS NOT NULL) "
-                    "FROM audit_auditevent WHERE position IS NULL"
+                    "SELECT count(*) FROM audit_auditevent AS e "
+                    "WHERE NOT EXISTS (SELECT 1 FROM audit_eventseal AS s WHERE s.sequence = e.sequence)"
                 )
-                result.unsealed, half_sealed = cursor.fetchone()
-            if half_sealed is not None:
-                result.problem = Problem("has a leaf hash or seal but no position in the log", half_sealed)
+                result.unsealed = cursor.fetchone()[0]
         if result.problem is None and result.checkpoint_problems:
             result.problem = result.checkpoint_problems[0]
     if result.ok and seal_afterwards and result.unsealed:
-        result.newly_sealed = seal_events(chunk_size=chunk_size).sealed
+        result.newly_sealed = seal_events(chunk_size=chunk_size, full=True).sealed
     return result

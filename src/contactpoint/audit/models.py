@@ -2,9 +2,10 @@
 
 Events hold directory identifiers, never a child's personal data, so they survive erasure.
 
-Rows are insert-only (database triggers, see migration 0002). The one permitted change is sealing: an
-unsealed event (``position`` NULL) is given its ``position`` in the log, its ``leaf_hash`` and its
-``seal_mac`` exactly once; see :mod:`contactpoint.audit.integrity` and ``docs/audit.md``.
+All three tables are insert-only (database triggers, see migration 0003). An event is recorded
+unsealed; the sealing step later gives it an :class:`EventSeal` (its position in the log and its
+hashes); :class:`Checkpoint` rows sign the Merkle root of the sealed log. See
+:mod:`contactpoint.audit.integrity` and ``docs/audit.md``.
 """
 
 from __future__ import annotations
@@ -29,14 +30,6 @@ class AuditEvent(models.Model):
     client_address = models.CharField(max_length=45, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    # Set once, by the sealing step. ``position`` numbers sealed events 0, 1, 2, … with no gaps, so a
-    # missing position is a deleted event (unlike a missing sequence number).
-    position = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
-    # SHA-256(0x00 || canonical JSON of the event, position included): the RFC 9162 Merkle leaf hash.
-    leaf_hash = models.BinaryField(null=True, blank=True, editable=False)
-    # HMAC-SHA256 of (position, leaf_hash) under a key derived from the signing key: lets verification
-    # name the exact event an attacker rewrote even when they recomputed its leaf hash.
-    seal_mac = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
@@ -44,20 +37,32 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor_username", "occurred_at"]),
             models.Index(fields=["occurred_at"], name="audit_event_occurred_idx"),
             GinIndex(fields=["children"], name="audit_event_children_gin"),
-            # Finds the (few) unsealed events without scanning the log.
-            models.Index(
-                fields=["sequence"],
-                name="audit_event_unsealed_idx",
-                condition=models.Q(position__isnull=True),
-            ),
         ]
 
     def __str__(self) -> str:
         return f"audit event {self.sequence} ({self.action})"
 
-    @property
-    def is_sealed(self) -> bool:
-        return self.position is not None
+
+class EventSeal(models.Model):
+    """An event's place in the tamper-evident log, written once by the sealing step.
+
+    Kept apart from the event so that events are never updated at all, and so that sealing is one cheap
+    INSERT per event (a row of the events table, with its five indexes, is not rewritten).
+    """
+
+    # 0, 1, 2, … with no gaps, assigned at seal time: a missing position is a deleted event, whereas a
+    # missing event ``sequence`` may just be a rolled-back transaction.
+    position = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, db_column="sequence", related_name="seal")
+    # SHA-256(0x00 || canonical JSON of the event, position included): the RFC 9162 Merkle leaf hash.
+    leaf_hash = models.BinaryField()
+    # Keyed BLAKE2b of (position, leaf_hash) under a key derived from the signing key: lets verification
+    # name the exact event an attacker rewrote even when they recomputed its leaf hash.
+    seal_mac = models.BinaryField()
+    sealed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"seal of audit event {self.event_id} at position {self.position}"
 
 
 class Checkpoint(models.Model):
