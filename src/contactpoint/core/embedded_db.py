@@ -60,6 +60,8 @@ def _recover_stale_state(pgdata: Path) -> None:
     * ``postmaster.pid`` of a server that is no longer running is handled by the package itself
       (it starts a new server), but we tell the user why a start takes longer than usual.
     """
+    if not (pgdata / "PG_VERSION").exists():
+        _stop_orphaned_servers(pgdata)
     handles = pgdata / ".handle_pids.json"
     if handles.exists():
         try:
@@ -67,22 +69,65 @@ def _recover_stale_state(pgdata: Path) -> None:
         except (ValueError, TypeError):
             _say(f"the handle list {handles} was unreadable; starting a new one")
             pids = []
-        alive = [p for p in pids if psutil.pid_exists(p)]
+        alive = [p for p in pids if _is_live(p)]
         if alive != pids:
             dead = sorted(set(pids) - set(alive))
             _say(f"recovered from a previous run that did not stop cleanly (processes {dead} are gone)")
             handles.write_text(json.dumps(alive))
     pidfile = pgdata / "postmaster.pid"
     if pidfile.exists():
+        lines = pidfile.read_text().splitlines()
         try:
-            pid = int(pidfile.read_text().splitlines()[0])
+            pid = int(lines[0])
         except (ValueError, IndexError):
             pid = -1
-        if not psutil.pid_exists(pid):
+        if not _is_live_postgres(pid):
+            # The socket's lock file names the dead server too (postmaster.pid: line 4 port, line 5 dir).
+            if len(lines) > 4 and lines[3].strip().isdigit() and lines[4].strip():
+                socket = Path(lines[4].strip()) / f".s.PGSQL.{lines[3].strip()}"
+                Path(f"{socket}.lock").unlink(missing_ok=True)
+                socket.unlink(missing_ok=True)
             _say(
                 f"found a stale postmaster.pid in {pgdata} (the server was killed); "
-                "PostgreSQL will recover and start again"
+                "removing it so that PostgreSQL recovers and starts again"
             )
+            # A killed server can linger as a zombie where nothing reaps it (containers); PostgreSQL
+            # would take the zombie's pid for a live server and refuse to start.
+            pidfile.unlink()
+
+
+def _is_live(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
+
+
+def _is_live_postgres(pid: int) -> bool:
+    try:
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and process.name() == "postgres"
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
+
+
+def _stop_orphaned_servers(pgdata: Path) -> None:
+    """Stop servers still running on a data directory that was deleted under them.
+
+    (A server whose directory is removed keeps running; a new server on the same path must not share
+    it.) The package does this too but gives a server only two seconds to stop, which is not enough
+    for a server with open connections.
+    """
+    for proc in psutil.process_iter(attrs=["name", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.info.get("name") == "postgres" and str(pgdata) in cmdline:
+            _say(f"stopping a PostgreSQL server (pid {proc.pid}) left running on the deleted {pgdata}")
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except psutil.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
 
 
 _server: EmbeddedServer | None = None

@@ -69,16 +69,23 @@ def _candidate_records(new_record_ids: list[int]) -> list[dict[str, Any]]:
     equi-join, so a delta is compared with its plausible candidates, not the whole directory.
     """
     with connection.cursor() as cursor:
+        # A temporary table (not an array) of the new records: `NOT (id = ANY(array))` would be
+        # evaluated per candidate row against every new id, quadratic on a large feed.
+        cursor.execute("DROP TABLE IF EXISTS match_new")
+        cursor.execute("CREATE TEMP TABLE match_new (id bigint PRIMARY KEY) ON COMMIT DROP")
+        cursor.execute("INSERT INTO match_new SELECT unnest(%s::bigint[])", [new_record_ids])
+        cursor.execute("ANALYZE match_new")
         cursor.execute(
             """
             WITH n AS (
-                SELECT date_of_birth, nhs_number, upn, postcode,
-                       CASE WHEN extract(day FROM date_of_birth) <= 12
-                                 AND extract(day FROM date_of_birth) <> extract(month FROM date_of_birth)
-                            THEN make_date(extract(year FROM date_of_birth)::int, extract(day FROM date_of_birth)::int,
-                                           extract(month FROM date_of_birth)::int)
+                SELECT r.date_of_birth, r.nhs_number, r.upn, r.postcode,
+                       CASE WHEN extract(day FROM r.date_of_birth) <= 12
+                                 AND extract(day FROM r.date_of_birth) <> extract(month FROM r.date_of_birth)
+                            THEN make_date(extract(year FROM r.date_of_birth)::int,
+                                           extract(day FROM r.date_of_birth)::int,
+                                           extract(month FROM r.date_of_birth)::int)
                        END AS transposed
-                FROM feeds_sourcerecord WHERE id = ANY(%(ids)s)
+                FROM feeds_sourcerecord r JOIN match_new m ON m.id = r.id
             ), candidates AS (
                 SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.date_of_birth = n.date_of_birth
                 UNION SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.date_of_birth = n.transposed
@@ -88,9 +95,9 @@ def _candidate_records(new_record_ids: list[int]) -> list[dict[str, Any]]:
                 UNION SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.postcode = n.postcode WHERE n.postcode <> ''
             )
             SELECT c.id FROM candidates c JOIN feeds_sourcerecord e ON e.id = c.id
-            WHERE e.retired_at IS NULL AND e.child_id IS NOT NULL AND NOT (e.id = ANY(%(ids)s))
-            """,
-            {"ids": new_record_ids},
+            WHERE e.retired_at IS NULL AND e.child_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM match_new m WHERE m.id = c.id)
+            """
         )
         ids = [row[0] for row in cursor.fetchall()]
     return read_source_identities(record_ids=ids) if ids else []
