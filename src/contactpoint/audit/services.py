@@ -18,8 +18,15 @@ from django.utils import timezone
 
 from contactpoint.audit.errors import AuditEventOutsideTransaction, PersonalDataInAuditEvent
 from contactpoint.audit.models import AuditEvent
+from contactpoint.audit.queries import EventFilter, iter_export_records
 from contactpoint.audit.tags import AuditAction
 from contactpoint.core.identifiers import is_valid_contactpoint_id, normalise_contactpoint_id
+
+
+class Writer(Protocol):
+    """Somewhere to write text: a file, standard output, a management command's output."""
+
+    def write(self, text: str, /) -> Any: ...
 
 
 class Actor(Protocol):
@@ -149,3 +156,36 @@ def record_event(
         # Round-tripped so the stored value is exactly what the sealing step will hash.
         details=json.loads(json.dumps(details)),
     )
+
+
+def export_events(
+    *,
+    criteria: EventFilter,
+    out: Writer,
+    reason: str,
+    actor: Any | None = None,
+    system_actor: str = "",
+    client_address: str = "",
+) -> int:
+    """Write the matching events to ``out`` as JSON Lines for an auditor; returns how many.
+
+    The export is itself an audit event, recorded in the same transaction (with the filter, never the
+    events' content). A reason is required: exports leave the system.
+    """
+    if not reason.strip():
+        raise ValueError("an export needs a reason")
+    count = 0
+    with transaction.atomic():
+        record_event(
+            action=AuditAction.AUDIT_EVENT_EXPORT,
+            actor=actor,
+            system_actor=system_actor,
+            client_address=client_address,
+            reason=reason,
+            details={"filter": criteria.as_details()},
+            children=[criteria.child] if criteria.child else [],
+        )
+        for record in iter_export_records(criteria):
+            out.write(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
+            count += 1
+    return count
