@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -71,14 +72,15 @@ def read_names(child_id: int) -> list[tuple[str, str, str]]:
             "ORDER BY kind, family_name, given_names",
             [child_id],
         )
-        return [tuple(row) for row in cursor.fetchall()]  # type: ignore[misc]
+        return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
 
 
-def read_source_identities(child_ids: Sequence[int] | None = None, *, record_ids: Sequence[int] | None = None,
-                           active_only: bool = True) -> list[dict[str, object]]:
+def read_source_identities(
+    child_ids: Sequence[int] | None = None, *, record_ids: Sequence[int] | None = None, active_only: bool = True
+) -> list[dict[str, object]]:
     """Identifying fields of source records, for matching: by child, by record, or all current ones."""
     clauses = ["TRUE"]
-    params: list[object] = []
+    params: list[Any] = []
     if active_only:
         clauses.append("r.retired_at IS NULL")
     if child_ids is not None:
@@ -210,3 +212,240 @@ def rebuild_golden_records(child_ids: Sequence[int]) -> None:
             """
         )
         cursor.execute("DROP TABLE golden_src")
+        _rebuild_search_names(cursor)
+
+
+def _rebuild_search_names(cursor: Any) -> None:
+    """The search index rows (``directory_searchname``) of the children in ``golden_ids``.
+
+    One row per name (current and former) × family-name form (the whole name, and each part of a
+    hyphenated or double-barrelled one) × canonical reading of the first given name. Set-based.
+    """
+    cursor.execute("DELETE FROM directory_searchname s USING golden_ids g WHERE s.child_id = g.id")
+    cursor.execute(
+        """
+        INSERT INTO directory_searchname (child_id, is_current, family, family_dm, given, given_all, given_dm,
+                                          given_canon, dob, birth_year)
+        SELECT DISTINCT n.child_id, n.kind = 'current', fam.family, dmetaphone(fam.family), gv.given,
+               gv.given_all, dmetaphone(gv.given), coalesce(fn.canonical, gv.given), c.date_of_birth,
+               extract(year FROM c.date_of_birth)::smallint
+        FROM directory_childname n
+        JOIN golden_ids g ON g.id = n.child_id
+        JOIN directory_child c ON c.id = n.child_id
+        CROSS JOIN LATERAL (SELECT cp_search_fold(n.given_names) AS given_all,
+                                   split_part(cp_search_fold(n.given_names), ' ', 1) AS given) gv
+        CROSS JOIN LATERAL (SELECT cp_search_fold(n.family_name) AS folded) f
+        CROSS JOIN LATERAL (
+            SELECT replace(f.folded, ' ', '') AS family
+            UNION
+            SELECT part FROM unnest(string_to_array(f.folded, ' ')) AS part
+            WHERE length(part) >= 2 AND position(' ' IN f.folded) > 0
+        ) fam
+        LEFT JOIN directory_forename fn ON fn.name = gv.given
+        WHERE fam.family <> ''
+        """
+    )
+
+
+# Search ----------------------------------------------------------------------------------------------
+# The index rows above are read back only here, so that search (directory.search) scores folded keys and
+# never touches the tables itself.
+
+
+@dataclass(frozen=True)
+class QueryNameKeys:
+    """A typed name, folded exactly as the index folds names (``cp_search_fold``, ``dmetaphone``)."""
+
+    given: str  # first given name
+    given_all: str  # every given name, space-separated
+    given_dm: str
+    family: str  # the whole family name without spaces (SMITH-JONES → SMITHJONES)
+    family_parts: tuple[str, ...]  # its parts when hyphenated or double-barrelled
+    family_dm: str
+    given_as_family: str  # the first given name, folded as a family name (for swapped names)
+    given_as_family_dm: str
+
+
+def search_query_keys(*, given_names: str, family_name: str) -> QueryNameKeys:
+    """Fold a typed name into search keys (one round trip, so query and index fold alike)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT g.folded, f.folded, dmetaphone(split_part(g.folded, ' ', 1)),
+                   dmetaphone(replace(f.folded, ' ', '')), dmetaphone(replace(g.folded, ' ', ''))
+            FROM (SELECT cp_search_fold(%s) AS folded) g, (SELECT cp_search_fold(%s) AS folded) f
+            """,
+            [given_names or "", family_name or ""],
+        )
+        given_all, family_folded, given_dm, family_dm, given_as_family_dm = cursor.fetchone()
+    parts = tuple(p for p in family_folded.split(" ") if len(p) >= 2) if " " in family_folded else ()
+    return QueryNameKeys(
+        given=given_all.split(" ")[0] if given_all else "",
+        given_all=given_all,
+        given_dm=given_dm or "",
+        family=family_folded.replace(" ", ""),
+        family_parts=parts,
+        family_dm=family_dm or "",
+        given_as_family=given_all.replace(" ", ""),
+        given_as_family_dm=given_as_family_dm or "",
+    )
+
+
+@dataclass(frozen=True)
+class IndexedName:
+    is_current: bool
+    family: str
+    family_dm: str
+    given: str
+    given_all: str
+    given_dm: str
+    given_canon: str
+
+
+@dataclass(frozen=True)
+class SearchCandidate:
+    """A child a search might return, with the keys search scores it on (no display fields)."""
+
+    child_id: int
+    contactpoint_id: str
+    sex: str
+    date_of_birth: datetime.date | None
+    is_shielded: bool
+    local_authority_id: int | None
+    nhs_number: str
+    upn: str
+    names: tuple[IndexedName, ...]
+    postcodes: tuple[tuple[str, bool], ...]  # (postcode, is_current)
+
+
+@dataclass(frozen=True)
+class CandidateQuery:
+    """What to look up. Empty values are skipped; each lookup is capped at ``per_lookup`` rows."""
+
+    keys: QueryNameKeys
+    given_canons: tuple[str, ...] = ()
+    dates_of_birth: tuple[datetime.date, ...] = ()  # exact dates to try (as typed, and day/month swapped)
+    birth_years: tuple[int, int] | None = None  # inclusive range
+    postcode: str = ""
+    nhs_number: str = ""
+    upn: str = ""
+    local_authority_id: int | None = None  # confine to one local authority (directory teams)
+    per_lookup: int = 300
+
+
+def find_search_candidates(query: CandidateQuery) -> list[SearchCandidate]:
+    """Candidate children for a search: the UNION of indexed lookups, then each candidate's keys.
+
+    Every lookup uses an index (see ``SearchName.Meta.indexes``); none scans the table. Scoring is the
+    caller's job (:mod:`contactpoint.directory.search`).
+    """
+    keys = query.keys
+    lookups: list[str] = []
+    params: dict[str, Any] = {"n": query.per_lookup}
+    year_clause = ""
+    if query.birth_years is not None:
+        year_clause = " AND birth_year BETWEEN %(y0)s AND %(y1)s"
+        params["y0"], params["y1"] = query.birth_years
+    families = [f for f in (keys.family, *keys.family_parts) if len(f) >= 2]
+    if families and (query.birth_years is not None or query.dates_of_birth):
+        params["families"] = families
+        params["family"] = keys.family
+        lookups.append(f"SELECT child_id FROM directory_searchname WHERE family = ANY(%(families)s){year_clause}")
+        if keys.family_dm:
+            params["family_dm"] = keys.family_dm
+            lookups.append(f"SELECT child_id FROM directory_searchname WHERE family_dm = %(family_dm)s{year_clause}")
+        # Typos beyond what the phonetic code forgives: trigram similarity on the family name.
+        lookups.append(f"SELECT child_id FROM directory_searchname WHERE family %% %(family)s{year_clause}")
+        if query.given_canons:
+            # A badly mistyped family name, found through the given name and the birth year.
+            params["canons"] = list(query.given_canons)
+            lookups.append(
+                f"SELECT child_id FROM directory_searchname WHERE given_canon = ANY(%(canons)s){year_clause} "
+                "AND similarity(family, %(family)s) >= 0.2"
+            )
+        if len(keys.given_as_family) >= 2:
+            # Given and family names swapped.
+            params["swapped"] = keys.given_as_family
+            lookups.append(f"SELECT child_id FROM directory_searchname WHERE family = %(swapped)s{year_clause}")
+    elif families:
+        # No date at all (family name and postcode): exact family names only; the postcode does the rest.
+        params["families"] = families
+        lookups.append("SELECT child_id FROM directory_searchname WHERE family = ANY(%(families)s)")
+    if query.dates_of_birth:
+        params["dobs"] = list(query.dates_of_birth)
+        lookups.append("SELECT child_id FROM directory_searchname WHERE dob = ANY(%(dobs)s)")
+    if query.postcode:
+        params["postcode"] = query.postcode
+        lookups.append("SELECT child_id FROM directory_childaddress WHERE postcode = %(postcode)s")
+    if query.nhs_number:
+        params["nhs"] = query.nhs_number
+        lookups.append("SELECT id AS child_id FROM directory_child WHERE nhs_number = %(nhs)s AND nhs_number <> ''")
+    if query.upn:
+        params["upn"] = query.upn
+        lookups.append("SELECT id AS child_id FROM directory_child WHERE upn = %(upn)s AND upn <> ''")
+    if not lookups:
+        return []
+    scope = ""
+    if query.local_authority_id is not None:
+        scope = " AND c.local_authority_id = %(la)s"
+        params["la"] = query.local_authority_id
+    union = " UNION ".join(f"({lookup} LIMIT %(n)s)" for lookup in lookups)
+    sql = f"""
+        WITH cand AS ({union})
+        SELECT c.id, c.contactpoint_id, c.sex, c.date_of_birth, c.is_shielded, c.local_authority_id,
+               c.nhs_number, c.upn,
+               (SELECT json_agg(json_build_array(s.is_current, s.family, s.family_dm, s.given, s.given_all,
+                                                 s.given_dm, s.given_canon))
+                FROM directory_searchname s WHERE s.child_id = c.id),
+               (SELECT json_agg(json_build_array(a.postcode, a.is_current))
+                FROM directory_childaddress a WHERE a.child_id = c.id AND a.postcode <> '')
+        FROM cand JOIN directory_child c ON c.id = cand.child_id
+        WHERE c.status = 'active'{scope}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        SearchCandidate(
+            child_id=row[0],
+            contactpoint_id=row[1],
+            sex=row[2],
+            date_of_birth=row[3],
+            is_shielded=row[4],
+            local_authority_id=row[5],
+            nhs_number=row[6],
+            upn=row[7],
+            names=tuple(IndexedName(*name) for name in (row[8] or ())),
+            postcodes=tuple((postcode, bool(current)) for postcode, current in (row[9] or ())),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ListedChild:
+    """What a result list shows of a child: no address, only a coarse location."""
+
+    child_id: int
+    contactpoint_id: str
+    given_names: str
+    family_name: str
+    date_of_birth: datetime.date | None
+    sex: str
+    town: str
+    postcode: str
+    local_authority_id: int | None
+    is_shielded: bool
+
+
+def read_listed_children(child_ids: Sequence[int]) -> dict[int, ListedChild]:
+    """The fields a result list shows, for these children (by id)."""
+    if not child_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, contactpoint_id, given_names, family_name, date_of_birth, sex, town, postcode, "
+            "local_authority_id, is_shielded FROM directory_child WHERE id = ANY(%s)",
+            [list(child_ids)],
+        )
+        return {row[0]: ListedChild(*row) for row in cursor.fetchall()}

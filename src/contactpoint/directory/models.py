@@ -8,6 +8,7 @@ display: reads go through the access-checked path in :mod:`contactpoint.director
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from contactpoint.core.identifiers import new_contactpoint_id
@@ -63,13 +64,19 @@ class Child(models.Model):
     retention_condition = models.CharField(max_length=20, blank=True)
     # Shielded: location and contact details hidden from everyone but the local directory team.
     # Only directory.services.shield_child / unshield_child change it; feeds never do.
-    is_shielded = models.BooleanField(default=False)
+    # db_default too: feeds and matching insert children with set-based SQL (COPY) that names no flag.
+    is_shielded = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "children"
-        indexes = [models.Index(fields=["status", "local_authority"])]
+        indexes = [
+            models.Index(fields=["status", "local_authority"]),
+            # Search by national identifier (directory.search); most children have both.
+            models.Index(fields=["nhs_number"], name="child_nhs_number", condition=~models.Q(nhs_number="")),
+            models.Index(fields=["upn"], name="child_upn", condition=~models.Q(upn="")),
+        ]
 
     def __str__(self) -> str:
         # Deliberately no personal data: str() of a child ends up in logs and error messages.
@@ -108,6 +115,8 @@ class ChildAddress(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["child", "address_line_1", "postcode"], name="child_address_once")
         ]
+        # Search by current or moved-from postcode (directory.search).
+        indexes = [models.Index(fields=["postcode"], name="childaddress_postcode")]
 
 
 class Carer(models.Model):
@@ -182,5 +191,53 @@ class Shield(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["child"], condition=models.Q(lifted_at__isnull=True), name="one_open_shield")
+            models.UniqueConstraint(
+                fields=["child"], condition=models.Q(lifted_at__isnull=True), name="one_open_shield"
+            )
         ]
+
+
+class SearchName(models.Model):
+    """The search index: one row per way a child's name may be typed, maintained only by
+    :func:`contactpoint.directory.identity.rebuild_golden_records` (set-based SQL).
+
+    A row per (current or former name) × (whole family name, and each part of a hyphenated or
+    double-barrelled one) × (canonical reading of the first given name). Names are folded to upper-case
+    ASCII letters (``cp_search_fold``), with double metaphone codes (``dmetaphone``) and the canonical
+    forename through the nickname table (``directory_forename``); the date of birth is copied in so that
+    the composite indexes can narrow a name to a few birth years. See docs/search.md.
+    """
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="+")
+    is_current = models.BooleanField()
+    family = models.CharField(max_length=100)
+    family_dm = models.CharField(max_length=8)
+    given = models.CharField(max_length=100)
+    given_all = models.CharField(max_length=100)
+    given_dm = models.CharField(max_length=8)
+    given_canon = models.CharField(max_length=100)
+    dob = models.DateField(null=True)
+    birth_year = models.SmallIntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["family", "birth_year"], name="searchname_family_year"),
+            models.Index(fields=["family_dm", "birth_year"], name="searchname_family_dm_year"),
+            models.Index(fields=["given_canon", "birth_year"], name="searchname_canon_year"),
+            models.Index(fields=["dob"], name="searchname_dob"),
+            models.Index(fields=["child"], name="searchname_child"),
+            GinIndex(fields=["family"], name="searchname_family_trgm", opclasses=["gin_trgm_ops"]),
+        ]
+
+
+class Forename(models.Model):
+    """The nickname table (contactpoint.core.forenames) as rows, so that SQL can canonicalise names.
+
+    Filled by migrations; tests/directory/test_search_index.py fails if it drifts from the module.
+    """
+
+    name = models.CharField(max_length=40)
+    canonical = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "canonical"], name="forename_once")]

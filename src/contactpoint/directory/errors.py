@@ -1,0 +1,23 @@
+"""The directory's typed errors: each says, in words a user can act on, what was wrong.
+
+None of them ever carries a child's personal data or says whether a hidden field matched: messages are
+shown to users and may be logged.
+"""
+
+from __future__ import annotations
+
+
+class DirectoryError(ValueError):
+    """A request the directory cannot carry out (bad input, not a policy refusal)."""
+
+
+class SearchCriteriaError(DirectoryError):
+    """A search that does not meet the minimum criteria, or whose input is malformed."""
+
+
+class ChildNotFound(DirectoryError):
+    """No active child has this directory identifier."""
+
+
+class InvolvementNotFound(DirectoryError):
+    """No involvement has this identifier."""
