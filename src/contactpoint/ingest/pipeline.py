@@ -163,6 +163,10 @@ def _store_records(source: SourceSystem, batch: FeedBatch, mode: str, force: boo
             [source.id, batch.id, batch.id, now],
         )
         new_ids = [row[0] for row in cursor.fetchall()]
+        if len(new_ids) > 1000:
+            # Planner statistics for the matching queries that follow (they don't see uncommitted rows
+            # otherwise and would plan for an empty table).
+            cursor.execute("ANALYZE feeds_sourcerecord")
         cursor.execute(
             f"""
             UPDATE feeds_sourcerecord r SET ({_RECORD_COLUMNS}, last_batch_id, updated_at, retired_at)

@@ -75,24 +75,38 @@ def _candidate_records(new_record_ids: list[int]) -> list[dict[str, Any]]:
         cursor.execute("CREATE TEMP TABLE match_new (id bigint PRIMARY KEY) ON COMMIT DROP")
         cursor.execute("INSERT INTO match_new SELECT unnest(%s::bigint[])", [new_record_ids])
         cursor.execute("ANALYZE match_new")
+        # The new records' keys, materialised and analysed: the planner must know how many there are
+        # (and that most are distinct) to choose hash joins; rows inserted earlier in this same
+        # transaction are invisible to the table's statistics.
+        cursor.execute("DROP TABLE IF EXISTS match_keys")
         cursor.execute(
             """
-            WITH n AS (
-                SELECT r.date_of_birth, r.nhs_number, r.upn, r.postcode,
-                       CASE WHEN extract(day FROM r.date_of_birth) <= 12
-                                 AND extract(day FROM r.date_of_birth) <> extract(month FROM r.date_of_birth)
-                            THEN make_date(extract(year FROM r.date_of_birth)::int,
-                                           extract(day FROM r.date_of_birth)::int,
-                                           extract(month FROM r.date_of_birth)::int)
-                       END AS transposed
-                FROM feeds_sourcerecord r JOIN match_new m ON m.id = r.id
-            ), candidates AS (
-                SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.date_of_birth = n.date_of_birth
-                UNION SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.date_of_birth = n.transposed
-                UNION SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.nhs_number = n.nhs_number
-                    WHERE n.nhs_number <> ''
-                UNION SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.upn = n.upn WHERE n.upn <> ''
-                UNION SELECT e.id FROM n JOIN feeds_sourcerecord e ON e.postcode = n.postcode WHERE n.postcode <> ''
+            CREATE TEMP TABLE match_keys ON COMMIT DROP AS
+            SELECT r.date_of_birth, NULLIF(r.nhs_number, '') AS nhs_number, NULLIF(r.upn, '') AS upn,
+                   NULLIF(r.postcode, '') AS postcode,
+                   CASE WHEN extract(day FROM r.date_of_birth) <= 12
+                             AND extract(day FROM r.date_of_birth) <> extract(month FROM r.date_of_birth)
+                        THEN make_date(extract(year FROM r.date_of_birth)::int,
+                                       extract(day FROM r.date_of_birth)::int,
+                                       extract(month FROM r.date_of_birth)::int)
+                   END AS transposed
+            FROM feeds_sourcerecord r JOIN match_new m ON m.id = r.id
+            """
+        )
+        cursor.execute("ANALYZE match_keys")
+        cursor.execute(
+            """
+            WITH candidates AS (
+                SELECT e.id FROM (SELECT DISTINCT date_of_birth FROM match_keys) n
+                    JOIN feeds_sourcerecord e ON e.date_of_birth = n.date_of_birth
+                UNION SELECT e.id FROM (SELECT DISTINCT transposed FROM match_keys) n
+                    JOIN feeds_sourcerecord e ON e.date_of_birth = n.transposed
+                UNION SELECT e.id FROM (SELECT DISTINCT nhs_number FROM match_keys) n
+                    JOIN feeds_sourcerecord e ON e.nhs_number = n.nhs_number
+                UNION SELECT e.id FROM (SELECT DISTINCT upn FROM match_keys) n
+                    JOIN feeds_sourcerecord e ON e.upn = n.upn
+                UNION SELECT e.id FROM (SELECT DISTINCT postcode FROM match_keys) n
+                    JOIN feeds_sourcerecord e ON e.postcode = n.postcode
             )
             SELECT c.id FROM candidates c JOIN feeds_sourcerecord e ON e.id = c.id
             WHERE e.retired_at IS NULL AND e.child_id IS NOT NULL
