@@ -138,11 +138,16 @@ def _without_never_links(pairs: Any, never: set[frozenset[int]]) -> Any:
     return pairs[keep].reset_index(drop=True)
 
 
-def _pair_lookup(frames: list[Any]) -> dict[frozenset[int], dict[str, Any]]:
+def _pair_lookup(frames: list[Any], wanted: set[frozenset[int]]) -> dict[frozenset[int], dict[str, Any]]:
+    """The scored rows (with per-field comparison levels) of the pairs going to review, for explanations."""
     lookup: dict[frozenset[int], dict[str, Any]] = {}
+    wanted_keys = {k for pair in wanted for k in pair}
     for frame in frames:
-        for row in frame.to_dict("records"):
-            lookup[frozenset((int(row["record_key_l"]), int(row["record_key_r"])))] = row
+        subset = frame[frame["record_key_l"].isin(wanted_keys) & frame["record_key_r"].isin(wanted_keys)]
+        for row in subset.to_dict("records"):
+            key = frozenset((int(row["record_key_l"]), int(row["record_key_r"])))
+            if key in wanted:
+                lookup[key] = row
     return lookup
 
 
@@ -217,7 +222,10 @@ def match_records(
     reviewed_records: set[int] = set()
     reviews: list[tuple[int, int, float, dict[str, Any] | None]] = []
     if review is not None and len(review):
-        pair_rows = _pair_lookup(scored)
+        wanted = {
+            frozenset((int(a), int(b))) for a, b in zip(review["record_key_l"], review["record_key_r"], strict=True)
+        }
+        pair_rows = _pair_lookup(scored, wanted)
         for row in review.itertuples(index=False):
             left, right = int(row.record_key_l), int(row.record_key_r)
             reviews.append((left, right, float(row.match_probability), pair_rows.get(frozenset((left, right)))))
