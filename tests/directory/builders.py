@@ -65,7 +65,8 @@ def load_children(tmp_path: Path, rows: list[dict[str, str]], *, source_code: st
     source(source_code)
     path = write_feed(tmp_path / f"feed-{next(_files)}.csv", rows)
     load_feed(source_code=source_code, path=path, mode=mode)
-    records = SourceRecord.objects.filter(source__code=source_code, source_record_id__in=[r["source_record_id"] for r in rows])
+    srids = [r["source_record_id"] for r in rows]
+    records = SourceRecord.objects.filter(source__code=source_code, source_record_id__in=srids)
     return {r.source_record_id: r.child for r in records.select_related("child")}
 
 

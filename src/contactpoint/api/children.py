@@ -13,7 +13,7 @@ child in their own area sends ``X-Reason`` to see the hidden details (a recorded
 from __future__ import annotations
 
 import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Header, Path, Query, Router, Schema
@@ -86,9 +86,15 @@ class Problem(Schema):
     detail: str
 
 
+class InvalidInput(Schema):
+    """Input that does not fit the schema (django-ninja's validation answer): where and why."""
+
+    detail: list[dict[str, Any]]
+
+
 @router.get(
     "/search",
-    response={200: SearchOut, 400: Problem, 403: Problem},
+    response={200: SearchOut, 400: Problem, 401: Problem, 403: Problem, 422: InvalidInput},
     summary="Find a child",
     description=(
         "Minimum criteria: a family name with a full date of birth, or with a postcode, or with a given "
@@ -179,7 +185,7 @@ ContactPointId = Annotated[str, Path(max_length=20, description="The child's Con
 
 @router.get(
     "/children/{contactpoint_id}",
-    response={200: ChildOut, 400: Problem, 403: Problem, 404: Problem},
+    response={200: ChildOut, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: InvalidInput},
     summary="A child's record: details, carers and current involvements",
 )
 def child_record(
@@ -264,7 +270,7 @@ InvolvementId = Annotated[int, Path(ge=1, le=MAX_ID, description="The involvemen
 
 @router.post(
     "/children/{contactpoint_id}/involvements",
-    response={201: InvolvementChangedOut, 400: Problem, 403: Problem, 404: Problem},
+    response={201: InvolvementChangedOut, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: InvalidInput},
     summary="Add your own involvement with a child",
 )
 def add_involvement(
@@ -285,7 +291,7 @@ def add_involvement(
 
 @router.post(
     "/involvements/{involvement_id}/end",
-    response={200: InvolvementChangedOut, 400: Problem, 403: Problem, 404: Problem},
+    response={200: InvolvementChangedOut, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: InvalidInput},
     summary="End your own involvement",
 )
 def end_involvement(
@@ -301,7 +307,7 @@ def end_involvement(
 
 @router.patch(
     "/involvements/{involvement_id}",
-    response={200: InvolvementChangedOut, 400: Problem, 403: Problem, 404: Problem},
+    response={200: InvolvementChangedOut, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: InvalidInput},
     summary="Set or clear the lead-professional and CAF flags on your own involvement",
 )
 def set_flags(request: HttpRequest, involvement_id: InvolvementId, body: FlagsIn) -> InvolvementChangedOut:

@@ -141,6 +141,11 @@ def search_children(
     return SearchOutcome(results=results, too_many=selection.too_many)
 
 
+def count_active_children() -> int:
+    """How many children the directory holds (no child data: for loaders, health checks and reports)."""
+    return Child.objects.filter(status=Child.Status.ACTIVE).count()
+
+
 # One child's record ---------------------------------------------------------------------------------
 
 
