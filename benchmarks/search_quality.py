@@ -25,17 +25,21 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import http.client
 import json
 import os
 import random
-import statistics
+import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -93,12 +97,310 @@ def build(children: int, seed: int, feeds_dir: Path) -> None:
         cursor.execute("ANALYZE")
 
 
+# Queries ----------------------------------------------------------------------------------------------
+
+# What a practitioner types, and how often, as (kind, weight). Every kind is one realistic error (or none).
+KINDS = (
+    ("exact", 15), ("typo_family", 10), ("typo_given", 5), ("two_typos", 5), ("phonetic", 6), ("nickname", 10),
+    ("swapped", 4), ("former_surname", 5), ("transposed_dob", 5), ("moved_postcode", 5),
+    ("family_postcode", 10), ("year_and_given", 10), ("family_dob", 10),
+)
+
+
+@dataclass
+class Query:
+    kind: str
+    person: str
+    criteria: dict[str, str]
+    targets: set[str] = field(default_factory=set)  # contactpoint ids of the person's children
+
+
+def make_queries(feeds_dir: Path, count: int, seed: int) -> list[Query]:
+    """Queries from truth: each person's most trusted record, with one kind of realistic error."""
+    from django.db import connection
+
+    from contactpoint.synth.noise import nickname, phonetic_variant, transpose_day_month, typo
+
+    rng = random.Random(seed)
+    records: dict[str, list[dict[str, str]]] = defaultdict(list)  # person -> records, most trusted first
+    truth: dict[tuple[str, str], str] = {}
+    with (feeds_dir / "truth.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            truth[(row["source"], row["source_record_id"])] = row["person_id"]
+    for code in SOURCE_ORDER:
+        with (feeds_dir / f"{code}.csv").open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                records[truth[(code, row["source_record_id"])]].append({**row, "source": code})
+    children: dict[str, set[str]] = defaultdict(set)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.code, r.source_record_id, c.contactpoint_id FROM feeds_sourcerecord r "
+            "JOIN feeds_sourcesystem s ON s.id = r.source_id JOIN directory_child c ON c.id = r.child_id "
+            "WHERE c.status = 'active'"
+        )
+        for code, srid, cpid in cursor.fetchall():
+            children[truth[(code, srid)]].add(cpid)
+
+    people = sorted(p for p in records if children.get(p) and records[p][0]["date_of_birth"])
+    kinds, weights = zip(*KINDS, strict=True)
+    queries = []
+    for person in rng.sample(people, min(count, len(people))):
+        best = records[person][0]
+        given = best["given_names"].split(" ")[0].title()
+        family = best["family_name"].title()
+        dob = best["date_of_birth"]
+        kind = rng.choices(kinds, weights)[0]
+        criteria = {"given_name": given, "family_name": family, "date_of_birth": dob}
+        if kind == "typo_family":
+            criteria["family_name"] = typo(rng, family)
+        elif kind == "typo_given":
+            criteria["given_name"] = typo(rng, given)
+        elif kind == "two_typos":
+            criteria["family_name"] = typo(rng, typo(rng, family))
+        elif kind == "phonetic":
+            family_variant = phonetic_variant(rng, family)
+            if family_variant:
+                criteria["family_name"] = family_variant
+            else:
+                criteria["given_name"] = phonetic_variant(rng, given) or given
+        elif kind == "nickname":
+            criteria["given_name"] = nickname(rng, given) or given
+        elif kind == "swapped":
+            criteria["given_name"], criteria["family_name"] = family, given
+        elif kind == "former_surname":
+            formers = [f for r in records[person] for f in r["former_family_names"].split(";") if f.strip()]
+            formers += [r["family_name"].title() for r in records[person] if r["family_name"].title() != family]
+            if formers:
+                criteria["family_name"] = rng.choice(formers).strip().title()
+        elif kind == "transposed_dob":
+            swapped = transpose_day_month(datetime.date.fromisoformat(dob))
+            if swapped:
+                criteria["date_of_birth"] = swapped.isoformat()
+        elif kind in ("moved_postcode", "family_postcode"):
+            postcodes = [r["postcode"] for r in records[person] if r["postcode"]]
+            if not postcodes:
+                continue
+            others = [p for p in postcodes if p.replace(" ", "").upper() != postcodes[0].replace(" ", "").upper()]
+            postcode = rng.choice(others) if kind == "moved_postcode" and others else postcodes[0]
+            criteria = {"family_name": family, "postcode": postcode}
+        elif kind == "year_and_given":
+            criteria["date_of_birth"] = dob[:4]
+        elif kind == "family_dob":
+            criteria.pop("given_name")
+        queries.append(Query(kind=kind, person=person, criteria=criteria, targets=children[person]))
+    return queries
+
+
+# Quality ----------------------------------------------------------------------------------------------
+
+
+def trigram_baseline(criteria: dict[str, str], parsed: Any) -> list[str]:
+    """A plain pg_trgm query on the same index table: name similarity, plus an exact date if given."""
+    from django.db import connection
+
+    date_clause, params = "", {
+        "family": criteria.get("family_name", ""), "given": criteria.get("given_name", ""),
+    }
+    if parsed.dob_precision == "day":
+        date_clause = " + (s.dob = %(dob)s)::int"
+        params["dob"] = parsed.dates_of_birth[0]
+    elif parsed.birth_year:
+        date_clause = " + (s.birth_year = %(year)s)::int"
+        params["year"] = parsed.birth_year
+    sql = f"""
+        SELECT c.contactpoint_id, max(similarity(s.family, cp_search_fold(%(family)s))
+                                      + similarity(s.given, cp_search_fold(%(given)s)){date_clause}) AS score
+        FROM directory_searchname s JOIN directory_child c ON c.id = s.child_id
+        WHERE s.family %% replace(cp_search_fold(%(family)s), ' ', '') AND c.status = 'active'
+        GROUP BY c.contactpoint_id ORDER BY score DESC, c.contactpoint_id LIMIT 10
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99)}
+
+
+def measure_quality(queries: list[Query]) -> dict[str, Any]:
+    from contactpoint.directory import search
+    from contactpoint.directory.search import SearchCriteria
+
+    rows: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    timings: dict[str, list[float]] = {"search": [], "trigram": []}
+    shown_hits = too_many = 0
+    for query in queries:
+        parsed = search.parse_criteria(SearchCriteria(**query.criteria))
+        started = time.perf_counter()
+        matches = search.find_matches(parsed)
+        timings["search"].append(time.perf_counter() - started)
+        ranked = [m.candidate.contactpoint_id for m in matches]
+        selection = search.select(matches)
+        too_many += selection.too_many
+        shown_hits += bool({m.candidate.contactpoint_id for m in selection.matches} & query.targets)
+        started = time.perf_counter()
+        baseline = trigram_baseline(query.criteria, parsed)
+        timings["trigram"].append(time.perf_counter() - started)
+        for method, ranking in (("search", ranked), ("trigram", baseline)):
+            for bucket in (query.kind, "all"):
+                rows[bucket][f"{method}@1"].append(int(bool(set(ranking[:1]) & query.targets)))
+                rows[bucket][f"{method}@10"].append(int(bool(set(ranking[:10]) & query.targets)))
+    table = {kind: {k: sum(v) / len(v) for k, v in metrics.items()} | {"n": len(metrics["search@1"])}
+             for kind, metrics in rows.items()}
+    return {
+        "table": table,
+        "shown_recall": shown_hits / len(queries),
+        "too_many_share": too_many / len(queries),
+        "latency_search": percentiles(timings["search"]),
+        "latency_trigram": percentiles(timings["trigram"]),
+    }
+
+
+# Through the API ----------------------------------------------------------------------------------------
+
+
+def bench_account() -> str:
+    """A practitioner with a bearer token in the benchmark's directory."""
+    from contactpoint.access import services
+    from contactpoint.access.models import User
+    from contactpoint.orgs.models import Organisation
+
+    organisation = Organisation.objects.filter(code="BENCH").first() or services.add_organisation(
+        actor="benchmark", code="BENCH", name="Benchmark practice", local_authority_code="E08000025"
+    )
+    user = User.objects.filter(username="bench-practitioner").first() or services.create_user(
+        actor="benchmark", username="bench-practitioner", role="practitioner", organisation=organisation,
+        checks_valid_until=datetime.date.today() + datetime.timedelta(days=30),
+    ).user
+    return services.create_api_token(actor="benchmark", user=user, ttl_seconds=3600).secret
+
+
+def measure_api(queries: list[Query], token: str) -> dict[str, float]:
+    from django.test import Client
+
+    client = Client()
+    for query in queries[:20]:  # warm up: imports, connection, caches
+        client.get("/api/v1/search", query.criteria, HTTP_AUTHORIZATION=f"Bearer {token}")
+    samples = []
+    for query in queries:
+        started = time.perf_counter()
+        response = client.get("/api/v1/search", query.criteria, HTTP_AUTHORIZATION=f"Bearer {token}")
+        samples.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content
+    return percentiles(samples)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def measure_throughput(
+    queries: list[Query], token: str, *, clients: int, seconds: float, workers: int
+) -> dict[str, Any]:
+    """Requests per second and latency with ``clients`` concurrent clients against a live gunicorn."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "contactpoint.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--log-level", "warning"],
+        env=env, cwd=ROOT,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        samples: list[float] = []
+        errors = [0]
+        lock = threading.Lock()
+
+        def run(offset: int, until: float, record: bool) -> None:
+            i = offset
+            while time.perf_counter() < until:
+                query = queries[i % len(queries)]
+                i += clients
+                started = time.perf_counter()
+                # A connection per request: gunicorn's sync workers close it after each response.
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                connection.request("GET", "/api/v1/search?" + urlencode(query.criteria),
+                                   headers={"Authorization": f"Bearer {token}"})
+                response = connection.getresponse()
+                response.read()
+                connection.close()
+                elapsed = time.perf_counter() - started
+                if record:
+                    with lock:
+                        samples.append(elapsed)
+                        errors[0] += response.status != 200
+
+        def phase(length: float, record: bool) -> float:
+            until = time.perf_counter() + length
+            threads = [threading.Thread(target=run, args=(n, until, record)) for n in range(clients)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            return time.perf_counter() - started
+
+        phase(max(5.0, seconds / 4), record=False)  # every worker started, connected and warm
+        elapsed = phase(seconds, record=True)
+        return {"rps": len(samples) / elapsed, "errors": errors[0], "requests": len(samples), **percentiles(samples)}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def report(result: dict[str, Any], children: int, loaded: int, api: dict[str, float], load: dict[str, Any]) -> str:
+    lines = [f"Directory: {loaded:,} active children from {children:,} synthetic people; "
+             f"{sum(v['n'] for k, v in result['table'].items() if k != 'all'):,} queries.", "",
+             "| query kind | n | search recall@1 | search recall@10 | pg_trgm recall@1 | pg_trgm recall@10 |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for kind in [k for k, _ in KINDS] + ["all"]:
+        row = result["table"].get(kind)
+        if row:
+            lines.append(f"| {kind} | {row['n']} | {row['search@1']:.3f} | {row['search@10']:.3f} | "
+                         f"{row['trigram@1']:.3f} | {row['trigram@10']:.3f} |")
+    s, t = result["latency_search"], result["latency_trigram"]
+    lines += [
+        "",
+        f"Shown to the user (threshold, window and cap applied): the right child listed for "
+        f"{result['shown_recall']:.3f} of queries; 'too many matches' for {result['too_many_share']:.3f}.",
+        "",
+        "| latency (ms) | p50 | p95 | p99 |", "|---|---:|---:|---:|",
+        f"| search alone (find_matches) | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} |",
+        f"| pg_trgm baseline alone | {t['p50']:.1f} | {t['p95']:.1f} | {t['p99']:.1f} |",
+        f"| through the API (test client, token, policy, audit) | {api['p50']:.1f} | {api['p95']:.1f} | "
+        f"{api['p99']:.1f} |",
+        f"| API under load ({load['clients']} clients, gunicorn {load['workers']} workers) | {load['p50']:.1f} | "
+        f"{load['p95']:.1f} | {load['p99']:.1f} |",
+        "",
+        f"Throughput: {load['rps']:.0f} searches/s with {load['clients']} concurrent clients "
+        f"({load['requests']:,} requests, {load['errors']} errors).",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--children", type=int, default=100_000)
     parser.add_argument("--million", action="store_true", help="1,000,000 children (slow to build)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--api-queries", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for the throughput run")
+    parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--feeds", type=Path, default=None, help="where the synthetic feeds are (or go)")
     parser.add_argument("--build-only", action="store_true")
     args = parser.parse_args()
@@ -111,6 +413,26 @@ def main() -> None:
     build(children, args.seed, feeds_dir)
     if args.build_only:
         return
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM directory_child WHERE status = 'active'")
+        loaded = cursor.fetchone()[0]
+    say(f"{loaded:,} active children; making {args.queries} queries")
+    queries = make_queries(feeds_dir, args.queries, args.seed)
+    say("measuring quality and search latency")
+    quality = measure_quality(queries)
+    token = bench_account()
+    say("measuring latency through the API")
+    api = measure_api(queries[: args.api_queries], token)
+    say(f"measuring throughput with {args.clients} clients")
+    load = measure_throughput(queries, token, clients=args.clients, seconds=args.seconds, workers=args.workers)
+    load |= {"clients": args.clients, "workers": args.workers}
+    text = report(quality, children, loaded, api, load)
+    print(text)
+    out = ROOT / "var" / "search-bench" / f"result-{children // 1000}k.md"
+    out.write_text(text + "\n", encoding="utf-8")
+    say(f"written to {out}")
 
 
 if __name__ == "__main__":
