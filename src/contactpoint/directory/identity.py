@@ -323,7 +323,8 @@ class CandidateQuery:
     """What to look up. Empty values are skipped; each lookup is capped at ``per_lookup`` rows."""
 
     keys: QueryNameKeys
-    given_canons: tuple[str, ...] = ()
+    given_canons: tuple[str, ...] = ()  # canonical readings of the typed given name
+    swapped_canons: tuple[str, ...] = ()  # ... and of the typed family name read as a given name
     dates_of_birth: tuple[datetime.date, ...] = ()  # exact dates to try (as typed, and day/month swapped)
     birth_years: tuple[int, int] | None = None  # inclusive range
     postcode: str = ""
@@ -342,38 +343,48 @@ def find_search_candidates(query: CandidateQuery) -> list[SearchCandidate]:
     keys = query.keys
     lookups: list[str] = []
     params: dict[str, Any] = {"n": query.per_lookup}
-    year_clause = ""
-    if query.birth_years is not None:
-        year_clause = " AND birth_year BETWEEN %(y0)s AND %(y1)s"
-        params["y0"], params["y1"] = query.birth_years
     families = [f for f in (keys.family, *keys.family_parts) if len(f) >= 2]
-    if families and (query.birth_years is not None or query.dates_of_birth):
-        params["families"] = families
-        params["family"] = keys.family
-        lookups.append(f"SELECT child_id FROM directory_searchname WHERE family = ANY(%(families)s){year_clause}")
-        if keys.family_dm:
-            params["family_dm"] = keys.family_dm
-            lookups.append(f"SELECT child_id FROM directory_searchname WHERE family_dm = %(family_dm)s{year_clause}")
-        # Typos beyond what the phonetic code forgives: trigram similarity on the family name.
-        lookups.append(f"SELECT child_id FROM directory_searchname WHERE family %% %(family)s{year_clause}")
-        if query.given_canons:
-            # A badly mistyped family name, found through the given name and the birth year.
-            params["canons"] = list(query.given_canons)
-            lookups.append(
-                f"SELECT child_id FROM directory_searchname WHERE given_canon = ANY(%(canons)s){year_clause} "
-                "AND similarity(family, %(family)s) >= 0.2"
-            )
-        if len(keys.given_as_family) >= 2:
-            # Given and family names swapped.
-            params["swapped"] = keys.given_as_family
-            lookups.append(f"SELECT child_id FROM directory_searchname WHERE family = %(swapped)s{year_clause}")
-    elif families:
-        # No date at all (family name and postcode): exact family names only; the postcode does the rest.
-        params["families"] = families
-        lookups.append("SELECT child_id FROM directory_searchname WHERE family = ANY(%(families)s)")
-    if query.dates_of_birth:
+    params.update(
+        families=families, family=keys.family, family_dm=keys.family_dm or "-", canons=list(query.given_canons),
+        given=keys.given, given_dm=keys.given_dm or "-", swapped=keys.given_as_family,
+        swapped_canons=list(query.swapped_canons),
+    )
+    years = ""
+    if query.birth_years is not None:
+        years = " AND birth_year BETWEEN %(y0)s AND %(y1)s"
+        params["y0"], params["y1"] = query.birth_years
+    if query.dates_of_birth and families:
+        # The date is right (as typed or day/month swapped): any close reading of either name will do.
         params["dobs"] = list(query.dates_of_birth)
-        lookups.append("SELECT child_id FROM directory_searchname WHERE dob = ANY(%(dobs)s)")
+        lookups.append(
+            "SELECT child_id FROM directory_searchname WHERE dob = ANY(%(dobs)s) AND ("
+            "family = ANY(%(families)s) OR family_dm = %(family_dm)s OR similarity(family, %(family)s) >= 0.3"
+            " OR given_canon = ANY(%(canons)s) OR family = %(swapped)s)"
+        )
+    if years and families and keys.given:
+        # The date may be wrong or partial: both names must agree closely.
+        lookups += [
+            # exact family name (or a part of it), same given name or nickname
+            "SELECT child_id FROM directory_searchname WHERE family = ANY(%(families)s)"
+            f" AND given_canon = ANY(%(canons)s){years}",
+            # family name that sounds the same, with the same given name, a nickname or one that sounds alike
+            "SELECT child_id FROM directory_searchname WHERE family_dm = %(family_dm)s"
+            f" AND given_canon = ANY(%(canons)s){years}",
+            "SELECT child_id FROM directory_searchname WHERE family_dm = %(family_dm)s"
+            f" AND given_dm = %(given_dm)s{years}",
+            # mistyped family name, right given name
+            f"SELECT child_id FROM directory_searchname WHERE given_canon = ANY(%(canons)s){years}"
+            " AND similarity(family, %(family)s) >= 0.2",
+            # right family name, mistyped given name
+            f"SELECT child_id FROM directory_searchname WHERE family = ANY(%(families)s){years}"
+            " AND (given_dm = %(given_dm)s OR similarity(given, %(given)s) >= 0.3)",
+            # given and family names swapped
+            "SELECT child_id FROM directory_searchname WHERE family = %(swapped)s"
+            f" AND given_canon = ANY(%(swapped_canons)s){years}",
+        ]
+    elif years and families and not query.postcode:
+        # Family name and a full date, no given name: the family name as typed, in that year.
+        lookups.append(f"SELECT child_id FROM directory_searchname WHERE family = ANY(%(families)s){years}")
     if query.postcode:
         params["postcode"] = query.postcode
         lookups.append("SELECT child_id FROM directory_childaddress WHERE postcode = %(postcode)s")

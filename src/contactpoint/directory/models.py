@@ -8,7 +8,6 @@ display: reads go through the access-checked path in :mod:`contactpoint.director
 
 from __future__ import annotations
 
-from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from contactpoint.core.identifiers import new_contactpoint_id
@@ -221,12 +220,13 @@ class SearchName(models.Model):
 
     class Meta:
         indexes = [
+            models.Index(fields=["family", "given_canon", "birth_year"], name="searchname_family_canon_year"),
+            models.Index(fields=["family_dm", "given_canon", "birth_year"], name="searchname_fdm_canon_year"),
+            models.Index(fields=["family_dm", "given_dm", "birth_year"], name="searchname_fdm_gdm_year"),
             models.Index(fields=["family", "birth_year"], name="searchname_family_year"),
-            models.Index(fields=["family_dm", "birth_year"], name="searchname_family_dm_year"),
             models.Index(fields=["given_canon", "birth_year"], name="searchname_canon_year"),
             models.Index(fields=["dob"], name="searchname_dob"),
             models.Index(fields=["child"], name="searchname_child"),
-            GinIndex(fields=["family"], name="searchname_family_trgm", opclasses=["gin_trgm_ops"]),
         ]
 
 

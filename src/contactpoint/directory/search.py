@@ -359,6 +359,7 @@ def candidate_query(parsed: ParsedCriteria, keys: QueryNameKeys, *, local_author
     return CandidateQuery(
         keys=keys,
         given_canons=canons,
+        swapped_canons=canonical_forenames(keys.family) if keys.family else (),
         dates_of_birth=parsed.dates_of_birth,
         birth_years=years,
         postcode=parsed.postcode,
