@@ -226,7 +226,6 @@ class SearchName(models.Model):
             models.Index(fields=["family", "birth_year"], name="searchname_family_year"),
             models.Index(fields=["given_canon", "birth_year"], name="searchname_canon_year"),
             models.Index(fields=["dob"], name="searchname_dob"),
-            models.Index(fields=["child"], name="searchname_child"),
         ]
 
 
