@@ -6,9 +6,11 @@ Each test uses its own CONTACTPOINT_HOME and real processes (the behaviour is ab
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +29,18 @@ with psycopg.connect(host=server.socket_dir, port=server.port, user=server.user,
 print(open(server.pgdata / "postmaster.pid").read().split()[0], flush=True)
 sys.stdin.readline()
 """
+
+
+@pytest.fixture
+def home():
+    """A fresh CONTACTPOINT_HOME the server's own system user can reach.
+
+    (pytest's tmp_path is private to root; as root the embedded server runs as another user.)
+    """
+    path = Path(tempfile.mkdtemp(prefix="cp-embedded-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def start_holder(home: Path) -> tuple[subprocess.Popen[str], int]:
@@ -61,9 +75,9 @@ def wait_gone(pid: int, seconds: float = 60) -> bool:
     return False
 
 
-def test_two_processes_share_one_server_and_the_last_stops_it(tmp_path):
-    first, server_pid = start_holder(tmp_path)
-    second, second_server_pid = start_holder(tmp_path)
+def test_two_processes_share_one_server_and_the_last_stops_it(home):
+    first, server_pid = start_holder(home)
+    second, second_server_pid = start_holder(home)
     assert second_server_pid == server_pid
     release(first)
     assert psutil.pid_exists(server_pid), "the server must outlive the first process while the second uses it"
@@ -71,24 +85,24 @@ def test_two_processes_share_one_server_and_the_last_stops_it(tmp_path):
     assert wait_gone(server_pid), "the last process to leave stops the server"
 
 
-def test_a_killed_holder_is_recovered_from_with_a_message(tmp_path):
-    first, server_pid = start_holder(tmp_path)
+def test_a_killed_holder_is_recovered_from_with_a_message(home):
+    first, server_pid = start_holder(home)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    second, same_pid = start_holder(tmp_path)
+    second, same_pid = start_holder(home)
     assert same_pid == server_pid  # the running server is reused
     err = release(second)
     assert "did not stop cleanly" in err
     assert wait_gone(server_pid), "with the dead handle pruned, the last live process stops the server"
 
 
-def test_a_killed_server_is_restarted_with_a_message(tmp_path):
-    first, server_pid = start_holder(tmp_path)
+def test_a_killed_server_is_restarted_with_a_message(home):
+    first, server_pid = start_holder(home)
     os.kill(server_pid, signal.SIGKILL)
     assert wait_gone(server_pid)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    second, new_pid = start_holder(tmp_path)
+    second, new_pid = start_holder(home)
     assert new_pid != server_pid
     err = release(second)
     assert "stale postmaster.pid" in err
