@@ -17,6 +17,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 BENCH_DATABASE = "bench_contactpoint_audit"
 
@@ -90,18 +91,42 @@ def build(events: int) -> dict[str, float]:
     return figures
 
 
+def _backend_cpu_seconds(pid: int) -> float | None:
+    """CPU time of the PostgreSQL backend serving us, when it runs on this machine (else None)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def verify_only() -> None:
+    from django.db import connection
+
     from contactpoint.audit.integrity import verify_log
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    backend_before = _backend_cpu_seconds(backend)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     result = verify_log(seal_afterwards=False)
     elapsed = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    backend_after = _backend_cpu_seconds(backend)
     print(
         json.dumps(
             {
                 "ok": result.ok,
                 "events": result.events,
                 "seconds": elapsed,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
+                "database_cpu_seconds": (
+                    backend_after - backend_before if backend_before is not None and backend_after is not None else None
+                ),
+                "load_average": os.getloadavg(),
                 "peak_mib": _own_peak_mib(),
                 "summary": result.summary(),
             }
@@ -113,6 +138,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+    parser.add_argument("--runs", type=int, default=3, help="how many times to time verify")
+    parser.add_argument("--reuse", action="store_true", help="time verify on a database kept with --keep")
     parser.add_argument("--verify-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database", default=BENCH_DATABASE, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -127,31 +154,40 @@ def main() -> None:
 
     # The test-database machinery creates and migrates a scratch database and drops it afterwards.
     connection.settings_dict["TEST"]["NAME"] = args.database
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.reuse)
     try:
-        figures = build(args.events)
+        if args.reuse:
+            figures = {"insert_s": float("nan"), "seal_s": float("nan"), "checkpoint_s": float("nan")}
+            figures["build_peak_mib"] = float("nan")
+        else:
+            figures = build(args.events)
         connection.close()
-        started = time.perf_counter()
-        completed = subprocess.run(
-            [sys.executable, __file__, "--verify-only", "--database", args.database],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        wall = time.perf_counter() - started
-        outcome = json.loads(completed.stdout.strip().splitlines()[-1])
-        assert outcome["ok"] and outcome["events"] == args.events, outcome
+        runs = []
+        for _ in range(args.runs):
+            completed = subprocess.run(
+                [sys.executable, __file__, "--verify-only", "--database", args.database],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            outcome = json.loads(completed.stdout.strip().splitlines()[-1])
+            assert outcome["ok"] and outcome["events"] == args.events, outcome
+            runs.append(outcome)
         print(f"events:           {args.events:,}")
         print(f"insert (SQL):     {figures['insert_s']:.1f} s")
         print(f"seal:             {figures['seal_s']:.1f} s ({args.events / figures['seal_s']:,.0f} events/s)")
         print(f"checkpoint:       {figures['checkpoint_s']:.1f} s")
         print(f"build peak RSS:   {figures['build_peak_mib']:.0f} MiB")
-        print(
-            f"verify:           {outcome['seconds']:.1f} s ({args.events / outcome['seconds']:,.0f} events/s); "
-            f"process wall time {wall:.1f} s"
-        )
-        print(f"verify peak RSS:  {outcome['peak_mib']:.0f} MiB (the verifying process, Django included)")
-        print(f"verify says:      {outcome['summary']}")
+        for number, outcome in enumerate(runs, start=1):
+            database_cpu = outcome["database_cpu_seconds"]
+            print(
+                f"verify run {number}:     {outcome['seconds']:.1f} s wall "
+                f"({args.events / outcome['seconds']:,.0f} events/s); CPU: verifier {outcome['cpu_seconds']:.1f} s, "
+                f"database {'n/a' if database_cpu is None else f'{database_cpu:.1f} s'}; "
+                f"peak RSS {outcome['peak_mib']:.0f} MiB; "
+                f"load average {outcome['load_average'][0]:.1f}"
+            )
+        print(f"verify says:      {runs[-1]['summary']}")
     finally:
         if not args.keep:
             connection.creation.destroy_test_db(args.database, verbosity=0)

@@ -4,6 +4,7 @@ can think of, and ``verify_log`` catches it and names the first bad event."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -14,8 +15,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import transaction
+from django.utils import timezone
 
 from contactpoint.audit.integrity import (
+    SEAL_LOOKBACK,
     ExportedCheckpoint,
     canonical_document,
     canonical_event,
@@ -27,7 +30,7 @@ from contactpoint.audit.integrity import (
     verify_log,
 )
 from contactpoint.audit.keys import ENVIRONMENT_VARIABLE, encode_private_key
-from contactpoint.audit.models import AuditEvent, Checkpoint
+from contactpoint.audit.models import AuditEvent, Checkpoint, EventSeal
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
 
@@ -88,6 +91,25 @@ def test_sealing_gives_contiguous_positions_in_sequence_order() -> None:
     assert positions == [0, 1, 2, 3]
     assert [e.sequence for e in events] == sorted(e.sequence for e in events)
     assert seal_events().sealed == 0
+
+
+def test_a_routine_seal_looks_back_a_day_and_verify_finds_older_stragglers() -> None:
+    first = make_event()
+    seal_events()
+    # An event recorded more than a day ago (so with an older sequence number) whose transaction
+    # somehow committed only now.
+    straggler = AuditEvent.objects.create(
+        sequence=first.sequence - 1,
+        occurred_at=timezone.now() - SEAL_LOOKBACK - dt.timedelta(hours=1),
+        action=AuditAction.ACCESS_SEARCH,
+    )
+    recent = make_event()
+    assert seal_events().sealed == 1
+    assert EventSeal.objects.filter(event=recent).exists()
+    result = verify_log()
+    assert result.ok and (result.unsealed, result.newly_sealed) == (1, 1)
+    assert EventSeal.objects.get(event=straggler).position == 2
+    assert seal_events(full=True).sealed == 0
 
 
 def test_a_gap_left_by_a_rolled_back_transaction_is_not_tampering() -> None:

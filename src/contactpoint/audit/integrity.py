@@ -172,15 +172,25 @@ def _seal_in_transaction(cursor: Any, key: SigningKey, chunk_size: int, full: bo
     first_position = next_position
     # Unsealed events are looked for among recent ones only (an event's transaction would have to run
     # for longer than SEAL_LOOKBACK to commit behind it), unless a full sweep is asked for.
-    horizon = None if full or last is None else last[1] - SEAL_LOOKBACK
     after_sequence = 0
+    if not full and last is not None:
+        # Start from the first event of the window (found through the occurred_at index), so a routine
+        # seal never walks the whole log.
+        cursor.execute(
+            "SELECT sequence FROM audit_auditevent WHERE occurred_at >= %s ORDER BY occurred_at LIMIT 1",
+            [last[1] - SEAL_LOOKBACK],
+        )
+        first = cursor.fetchone()
+        if first is None:
+            return SealResult(sealed=0, tree_size=next_position)
+        after_sequence = first[0] - 1
     while True:
         cursor.execute(
             f"SELECT {event_select('e')} FROM audit_auditevent AS e "  # noqa: S608
-            "WHERE e.sequence > %s AND (%s::timestamptz IS NULL OR e.occurred_at >= %s) "
+            "WHERE e.sequence > %s "
             "AND NOT EXISTS (SELECT 1 FROM audit_eventseal AS s WHERE s.sequence = e.sequence) "
             "ORDER BY e.sequence LIMIT %s",
-            [after_sequence, horizon, horizon, chunk_size],
+            [after_sequence, chunk_size],
         )
         rows = cursor.fetchall()
         if not rows:
