@@ -36,5 +36,11 @@ def pairwise_scores(predicted: Mapping[tuple[str, str], str], truth: Mapping[tup
     precision = both / predicted_pairs if predicted_pairs else 1.0
     recall = both / true_pairs if true_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"records": len(keys), "precision": precision, "recall": recall, "f1": f1,
-            "true_pairs": true_pairs, "predicted_pairs": predicted_pairs}
+    return {
+        "records": len(keys),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "true_pairs": true_pairs,
+        "predicted_pairs": predicted_pairs,
+    }

@@ -26,6 +26,7 @@ def export_links(*, path: Path, actor: Any = None, system_actor: str = "") -> in
                     handle.write(chunk)
             cursor.execute("SELECT count(*) FROM feeds_sourcerecord WHERE retired_at IS NULL AND child_id IS NOT NULL")
             count = int(cursor.fetchone()[0])
-        record_event(action=AuditAction.EXPORT_LINKS, actor=actor, system_actor=system_actor,
-                     details={"records": count})
+        record_event(
+            action=AuditAction.EXPORT_LINKS, actor=actor, system_actor=system_actor, details={"records": count}
+        )
     return count

@@ -32,13 +32,17 @@ def train_and_activate(*, seed: int, activate: bool = True, actor: Any = None, s
     version = engine.model_version(settings_json)
     with transaction.atomic():
         model, _ = MatchModel.objects.get_or_create(
-            version=version, defaults={"settings": settings_json, "trained_on_records": len(rows),
-                                       "note": f"trained, seed {seed}"},
+            version=version,
+            defaults={"settings": settings_json, "trained_on_records": len(rows), "note": f"trained, seed {seed}"},
         )
         if activate:
             MatchModel.objects.filter(is_active=True).exclude(pk=model.pk).update(is_active=False)
             model.is_active = True
             model.save(update_fields=["is_active"])
-        record_event(action=AuditAction.MATCHING_MODEL_TRAIN, actor=actor, system_actor=system_actor,
-                     details={"version": version, "records": len(rows), "activated": activate})
+        record_event(
+            action=AuditAction.MATCHING_MODEL_TRAIN,
+            actor=actor,
+            system_actor=system_actor,
+            details={"version": version, "records": len(rows), "activated": activate},
+        )
     return model
