@@ -5,8 +5,9 @@ real TOTP code and to check a page — no accessibility violations (axe-core, WC
 Content Security Policy refused, and a screenshot under build/screenshots/.
 
 The journey runs with the real CSP. axe-core has to be injected as a script, which the CSP rightly
-refuses, so axe runs in a second browser context with ``bypass_csp=True`` on a copy of the page: the
-same URL answered with the HTML the journey's page holds, so pages reached by a POST are checked too.
+refuses, so axe runs in a second browser context with ``bypass_csp=True``, on a copy of the journey's
+page (its HTML as it stands, on the live server's origin so that its styles load): pages reached by a
+POST are checked too, and axe is injected once per journey rather than once per page.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Journey:
         self.csp_refusals: list[str] = []
         self.page.on("console", self._console)
         self._axe_context: Any = None
+        self._axe_page: Any = None
         self.checked: list[str] = []
 
     def _console(self, message: Any) -> None:
@@ -113,23 +115,22 @@ class Journey:
         self.checked.append(name)
 
     def axe_violations(self) -> list[str]:
-        url, html = self.page.url, self.page.content()
-        if self._axe_context is None:
+        html = self.page.content()
+        if self._axe_page is None:
             self._axe_context = self.browser.new_context(bypass_csp=True, base_url=self.base_url)
-        page = self._axe_context.new_page()
-        try:
-            page.route(
-                lambda candidate: candidate == url,
-                lambda route: route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html),
-            )
-            page.goto(url)
+            self._axe_page = self._axe_context.new_page()
+            # A blank page on the live server's origin, so that the copies' styles and scripts load from it.
+            blank = self.base_url + "/__axe__"
+            self._axe_page.route(blank, lambda route: route.fulfill(status=200, content_type="text/html", body=""))
+            self._axe_page.goto(blank)
+        page = self._axe_page
+        page.set_content(html)
+        if not page.evaluate("typeof axe !== 'undefined'"):
             page.add_script_tag(path=str(AXE))
-            result = page.evaluate(
-                "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-                WCAG_22_AA,
-            )
-        finally:
-            page.close()
+        result = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+            WCAG_22_AA,
+        )
         return [
             f"- {v['id']} ({v['impact']}): {v['help']} at "
             + ", ".join(" ".join(node["target"]) for node in v["nodes"][:5])

@@ -29,6 +29,8 @@ def test_sign_in_with_a_second_factor_then_sign_out(journey):
 
     from access.factories import totp_code
 
+    # django-otp throttles a device after a wrong code (1 second after the first, doubling after each).
+    journey.page.wait_for_timeout(1100)
     journey.page.get_by_label("Enter the code from your authenticator app").fill(totp_code(user))
     journey.page.get_by_role("button", name="Sign in").click()
     assert journey.heading() == "ContactPoint"
@@ -53,3 +55,15 @@ def test_an_idle_session_ends_with_a_notice(journey, monkeypatch):
     journey.check("session-expired")
     journey.page.get_by_role("link", name="Sign in again").click()
     assert journey.heading() == "Sign in to ContactPoint"
+
+
+def test_the_accessibility_check_would_catch_a_problem(journey):
+    """The axe check really looks at each page it is given (here, a copy of a page with two faults)."""
+    journey.goto("/sign-in")
+    journey.axe_violations()  # first page: axe is injected
+    journey.page.evaluate(
+        "() => { document.querySelector('label[for=id_username]').remove();"
+        " document.body.insertAdjacentHTML('beforeend', '<img src=/static/web/nothing.png>'); }"
+    )
+    problems = "\n".join(journey.axe_violations())
+    assert "image-alt" in problems and "label" in problems

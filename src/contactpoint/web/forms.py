@@ -21,3 +21,121 @@ class CodeForm(forms.Form):
             "invalid": "The code must be 6 digits",
         },
     )
+
+
+# Finding a child and their record ------------------------------------------------------------------
+
+REASON_MAX = 500
+
+
+def _reason_field(required_message: str, label: str = "Reason") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=REASON_MAX,
+        error_messages={"required": required_message, "max_length": "At most 500 characters"},
+    )
+
+
+class ActingForForm(forms.Form):
+    """Operators search for someone else: who asked, and why (recorded with every search and view)."""
+
+    requester = forms.CharField(
+        max_length=200,
+        error_messages={"required": "Enter the name and organisation of the person who asked"},
+    )
+    reason = _reason_field("Enter why they need to find the child")
+
+
+class SearchForm(forms.Form):
+    """What a practitioner knows about a child, as typed; the directory decides whether it is enough."""
+
+    given_name = forms.CharField(max_length=100, required=False)
+    family_name = forms.CharField(max_length=100, required=False)
+    dob_day = forms.CharField(max_length=2, required=False)
+    dob_month = forms.CharField(max_length=2, required=False)
+    dob_year = forms.CharField(max_length=4, required=False)
+    postcode = forms.CharField(max_length=10, required=False)
+    sex = forms.ChoiceField(
+        choices=[("", "Not known"), ("F", "Female"), ("M", "Male"), ("U", "Unknown")], required=False
+    )
+    nhs_number = forms.CharField(max_length=12, required=False)
+    upn = forms.CharField(max_length=13, required=False)
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        day, month, year = (str(data.get(k) or "").strip() for k in ("dob_day", "dob_month", "dob_year"))
+        if (day or month) and not year:
+            self.add_error("dob_year", "Date of birth must include a year")
+        elif day and not month:
+            self.add_error("dob_month", "Date of birth must include a month when it includes a day")
+        elif not all(part.isdigit() for part in (day, month, year) if part):
+            self.add_error("dob_day", "Date of birth must be numbers, like 27 3 2015")
+        else:
+            parts = [year.zfill(4) if year else "", month.zfill(2) if month else "", day.zfill(2) if day else ""]
+            data["date_of_birth"] = "-".join(p for p in parts if p)
+        return data
+
+
+class HiddenDetailsForm(forms.Form):
+    reason = _reason_field("Enter why you need to see this child's hidden details")
+
+
+class InvolvementForm(forms.Form):
+    service_type = forms.ChoiceField(
+        choices=[],
+        error_messages={
+            "required": "Select the service you work for",
+            "invalid_choice": "Select the service you work for",
+        },
+    )
+    role = forms.CharField(max_length=100, required=False)
+    is_lead_professional = forms.BooleanField(required=False)
+    caf_held = forms.BooleanField(required=False)
+    consent_recorded = forms.BooleanField(required=False)
+
+    def __init__(self, *args: object, service_choices: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["service_type"].choices = service_choices  # type: ignore[attr-defined]
+
+
+class FlagsForm(forms.Form):
+    contactpoint_id = forms.CharField(max_length=20)
+    is_lead_professional = forms.BooleanField(required=False)
+    caf_held = forms.BooleanField(required=False)
+
+
+class EndInvolvementForm(forms.Form):
+    contactpoint_id = forms.CharField(max_length=20)
+    confirm = forms.CharField(required=False)
+
+
+class ShieldForm(forms.Form):
+    reason = _reason_field("Enter why the child must be shielded")
+    review_on = forms.DateField(
+        input_formats=["%Y-%m-%d"],
+        error_messages={
+            "required": "Enter the date to review the shield",
+            "invalid": "Enter the review date as YYYY-MM-DD, like 2027-01-31",
+        },
+    )
+
+
+class UnshieldForm(forms.Form):
+    reason = _reason_field("Enter why the shield can be lifted")
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("accept", "Same child"), ("reject", "Different children")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether these are the same child"},
+    )
+    reason = forms.CharField(max_length=REASON_MAX, required=False)
+
+
+class UndoForm(forms.Form):
+    reason = _reason_field("Enter why the decision is being undone")
+
+
+class SplitForm(forms.Form):
+    reason = _reason_field("Enter why this record is not the same child")
