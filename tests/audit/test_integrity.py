@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import transaction
 from django.utils import timezone
 
+from contactpoint.audit.errors import AuditLogDamaged
 from contactpoint.audit.integrity import (
     SEAL_LOOKBACK,
     ExportedCheckpoint,
@@ -261,6 +262,8 @@ def test_a_truncated_tail_is_caught_by_the_stored_checkpoint(attacker: Attacker)
     assert result.problem.position == 7
     assert f"after event {events[6].sequence} were deleted" in result.problem.message
     assert "checkpoint #" in result.problem.message
+    with pytest.raises(AuditLogDamaged, match="covers 10"):
+        create_checkpoint()  # nor is the shortened log signed over
 
 
 def test_a_truncated_tail_with_checkpoints_removed_is_caught_by_an_exported_checkpoint(

@@ -21,3 +21,7 @@ class SigningKeyError(AuditError):
 
 class CheckpointFileError(AuditError):
     """An exported checkpoint file could not be read or is not a checkpoint."""
+
+
+class AuditLogDamaged(AuditError):
+    """The log is not in a state to extend (run ``contactpoint audit verify`` to find out why)."""

@@ -1,8 +1,8 @@
 """Tamper evidence: sealing events into an RFC 9162 Merkle tree, signing checkpoints, verifying the log.
 
 * :func:`seal_events` gives every unsealed event, in sequence order, the next ``position`` (0, 1, 2, …
-  with no gaps), its leaf hash ``SHA-256(0x00 || canonical JSON)`` and its seal (an HMAC of position and
-  leaf hash under a key derived from the signing key).
+  with no gaps), its leaf hash ``SHA-256(0x00 || canonical JSON)`` and its seal (a keyed BLAKE2b MAC of
+  position and leaf hash, under a key derived from the signing key).
 * :func:`create_checkpoint` signs the Merkle root of all sealed events (Ed25519).
 * :func:`verify_log` recomputes everything, streaming, and names the first bad event.
 
@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import connection, transaction
 from django.utils import timezone
 
-from contactpoint.audit.errors import CheckpointFileError, SigningKeyError
+from contactpoint.audit.errors import AuditLogDamaged, CheckpointFileError, SigningKeyError
 from contactpoint.audit.keys import SigningKey, key_id_for, load_signing_key
 from contactpoint.audit.merkle import MerkleFrontier, leaf_hash
 from contactpoint.audit.models import Checkpoint
@@ -237,32 +237,49 @@ def _signature_valid(public_key: Ed25519PublicKey, signature: bytes, message: by
     return True
 
 
+def _trusted_frontier(checkpoint: Checkpoint, key: SigningKey) -> MerkleFrontier | None:
+    """The checkpoint's saved frontier, if its signed root vouches for it (else None)."""
+    try:
+        frontier = MerkleFrontier.from_bytes(checkpoint.tree_size, bytes(checkpoint.frontier))
+    except ValueError:
+        return None
+    root = bytes(checkpoint.root_hash)
+    note = checkpoint_note(checkpoint.tree_size, root, checkpoint.created_at)
+    if frontier.root() != root or not _signature_valid(key.public_key, bytes(checkpoint.signature), note):
+        return None
+    return frontier
+
+
 def create_checkpoint() -> Checkpoint:
     """Seal pending events, then sign and store a checkpoint of the whole log."""
     key = load_signing_key()
     with transaction.atomic(), connection.cursor() as cursor:
         _lock_sealing(cursor)
-        _seal_in_transaction(cursor, key, CHUNK_SIZE, full=False)
+        sealed = _seal_in_transaction(cursor, key, CHUNK_SIZE, full=False)
         frontier = MerkleFrontier()
         previous = Checkpoint.objects.order_by("-tree_size", "-id").first()
+        if previous is not None and previous.tree_size > sealed.tree_size:
+            raise AuditLogDamaged(
+                f"the log holds {sealed.tree_size} sealed events but checkpoint #{previous.pk} covers "
+                f"{previous.tree_size}; run 'contactpoint audit verify'"
+            )
         if previous is not None and previous.key_id == key.key_id:
-            candidate = MerkleFrontier.from_bytes(previous.tree_size, bytes(previous.frontier))
-            note = checkpoint_note(previous.tree_size, bytes(previous.root_hash), previous.created_at)
-            # Reuse the saved frontier only when the previous checkpoint's signature vouches for it.
-            if candidate.root() == bytes(previous.root_hash) and _signature_valid(
-                key.public_key, bytes(previous.signature), note
-            ):
-                frontier = candidate
-        cursor.execute(
-            "SELECT position, leaf_hash FROM audit_eventseal WHERE position >= %s ORDER BY position",
-            [frontier.size],
-        )
-        for position, leaf in cursor.fetchall():
-            if position != frontier.size:
-                raise RuntimeError(
-                    f"sealed positions are not contiguous at {frontier.size}; run 'contactpoint audit verify'"
-                )
-            frontier.append(bytes(leaf))
+            frontier = _trusted_frontier(previous, key) or frontier
+        stream = connection.chunked_cursor()
+        try:
+            stream.execute(
+                "SELECT position, leaf_hash FROM audit_eventseal WHERE position >= %s ORDER BY position",
+                [frontier.size],
+            )
+            while rows := stream.fetchmany(CHUNK_SIZE):
+                for position, leaf in rows:
+                    if position != frontier.size:
+                        raise AuditLogDamaged(
+                            f"sealed positions are not contiguous at {frontier.size}; run 'contactpoint audit verify'"
+                        )
+                    frontier.append(bytes(leaf))
+        finally:
+            stream.close()
         created_at = timezone.now()
         root = frontier.root()
         return Checkpoint.objects.create(
