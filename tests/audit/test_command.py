@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from contactpoint.audit.models import AuditEvent, Checkpoint, EventSeal
 from contactpoint.audit.tags import AuditAction
 from contactpoint.cli import _project_help
+from contactpoint.core.identifiers import format_contactpoint_id, new_contactpoint_id
 
 from .factories import FakeUser, make_event, make_events
 
@@ -96,6 +97,26 @@ def test_export_writes_json_lines_an_auditor_can_check_and_is_itself_audited(tmp
     assert recorded.reason == "complaint 17"
     assert recorded.details == {"filter": {"username": "alice"}}
     assert recorded.actor_username.startswith("cli:")
+
+
+def test_export_filters_by_time_child_and_action(tmp_path: Path) -> None:
+    child = new_contactpoint_id()
+    make_event(children=[child], action=AuditAction.ACCESS_BREAK_GLASS)
+    make_event(children=[child])
+    make_event()
+    output = tmp_path / "child.jsonl"
+    call_command(
+        "audit",
+        "export",
+        *("--since", "2000-01-01", "--until", "2999-12-31T23:59:59+00:00"),
+        *("--child", format_contactpoint_id(child), "--action", "access:child:break_glass"),
+        *("--reason", "subject access request 4", "--output", str(output)),
+        stderr=io.StringIO(),
+    )
+    [record] = [json.loads(line) for line in output.read_text().splitlines()]
+    assert (record["children"], record["action"]) == ([child], "access:child:break_glass")
+    with pytest.raises(CommandError, match="not a date"):
+        audit("export", "--since", "last tuesday", "--reason", "x")
 
 
 def test_export_needs_a_reason() -> None:

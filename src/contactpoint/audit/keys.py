@@ -56,9 +56,7 @@ class SigningKey:
         raw = self.private_key.private_bytes(
             serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
         )
-        return HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"contactpoint audit seal v1"
-        ).derive(raw)
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"contactpoint audit seal v1").derive(raw)
 
 
 def _decode(text: str, where: str) -> Ed25519PrivateKey:
@@ -72,9 +70,7 @@ def _decode(text: str, where: str) -> Ed25519PrivateKey:
 
 
 def encode_private_key(key: Ed25519PrivateKey) -> str:
-    raw = key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     return base64.b64encode(raw).decode("ascii")
 
 

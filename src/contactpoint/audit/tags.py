@@ -20,7 +20,7 @@ class AuditAction(StrEnum):
     ACCOUNT_USER_UNSUSPEND = "account:user:unsuspend"
     ALERT_ACKNOWLEDGE = "alert:alert:acknowledge"
     ALERT_ESCALATE = "alert:alert:escalate"
-    AUDIT_CHECKPOINT_EXPORT = "audit:checkpoint:export"
+    ALERT_RAISE = "alert:alert:raise"
     AUDIT_EVENT_EXPORT = "audit:event:export"
     DIRECTORY_INVOLVEMENT_ADD = "directory:involvement:add"
     DIRECTORY_INVOLVEMENT_CHANGE = "directory:involvement:change"

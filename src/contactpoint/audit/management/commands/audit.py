@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime as dt
 import getpass
@@ -31,7 +32,9 @@ def _when(value: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError as error:
-        raise CommandError(f"{value!r} is not a date (YYYY-MM-DD) or date and time (ISO 8601)") from error
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date (YYYY-MM-DD) or a date and time (ISO 8601)"
+        ) from error
     return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
 
 
