@@ -58,7 +58,7 @@ def say(message: str) -> None:
 # Build ------------------------------------------------------------------------------------------------
 
 
-def build(children: int, seed: int, feeds_dir: Path) -> None:
+def build(children: int, seed: int, feeds_dir: Path, sources: tuple[str, ...] = SOURCE_ORDER) -> None:
     """Generate (if needed) and load the feeds; skipped for sources already loaded from the same file."""
     from django.core.management import call_command
 
@@ -79,7 +79,7 @@ def build(children: int, seed: int, feeds_dir: Path) -> None:
         defaults={"name": "Benchmark area", "directory_team_phone": "0121 000 0000",
                   "directory_team_email": "directory-team@example.org"},
     )
-    for code in SOURCE_ORDER:
+    for code in sources:
         path = feeds_dir / f"{code}.csv"
         if not SourceSystem.objects.filter(code=code).exists():
             add_source(code=code, name=code.replace("_", " "), trust=TRUST[code])
@@ -120,7 +120,7 @@ class Query:
     targets: set[str] = field(default_factory=set)  # contactpoint ids of the person's children
 
 
-def make_queries(feeds_dir: Path, count: int, seed: int) -> list[Query]:
+def make_queries(feeds_dir: Path, count: int, seed: int, sources: tuple[str, ...] = SOURCE_ORDER) -> list[Query]:
     """Queries from truth: each person's most trusted record, with one kind of realistic error."""
     from django.db import connection
 
@@ -132,7 +132,7 @@ def make_queries(feeds_dir: Path, count: int, seed: int) -> list[Query]:
     with (feeds_dir / "truth.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             truth[(row["source"], row["source_record_id"])] = row["person_id"]
-    for code in SOURCE_ORDER:
+    for code in sources:  # what the directory was built from, most trusted first
         with (feeds_dir / f"{code}.csv").open(encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
                 records[truth[(code, row["source_record_id"])]].append({**row, "source": code})
@@ -408,6 +408,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--feeds", type=Path, default=None, help="where the synthetic feeds are (or go)")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--sources", default=",".join(SOURCE_ORDER),
+                        help="feeds to build the directory from (comma-separated, most trusted first)")
     args = parser.parse_args()
     children = 1_000_000 if args.million else args.children
     feeds_dir = args.feeds or ROOT / "var" / "search-bench" / f"feeds-{children // 1000}k"
@@ -415,7 +417,8 @@ def main() -> None:
     import django
 
     django.setup()
-    build(children, args.seed, feeds_dir)
+    sources = tuple(code for code in SOURCE_ORDER if code in args.sources.split(","))
+    build(children, args.seed, feeds_dir, sources)
     if args.build_only:
         return
     from django.db import connection
@@ -424,7 +427,7 @@ def main() -> None:
         cursor.execute("SELECT count(*) FROM directory_child WHERE status = 'active'")
         loaded = cursor.fetchone()[0]
     say(f"{loaded:,} active children; making {args.queries} queries")
-    queries = make_queries(feeds_dir, args.queries, args.seed)
+    queries = make_queries(feeds_dir, args.queries, args.seed, sources)
     say("measuring quality and search latency")
     quality = measure_quality(queries)
     token = bench_account()
@@ -433,7 +436,7 @@ def main() -> None:
     say(f"measuring throughput with {args.clients} clients")
     load = measure_throughput(queries, token, clients=args.clients, seconds=args.seconds, workers=args.workers)
     load |= {"clients": args.clients, "workers": args.workers}
-    text = report(quality, children, loaded, api, load)
+    text = report(quality, children, loaded, api, load) + f"\n\nFeeds loaded: {', '.join(sources)}."
     print(text)
     out = ROOT / "var" / "search-bench" / f"result-{children // 1000}k.md"
     out.write_text(text + "\n", encoding="utf-8")
