@@ -25,6 +25,7 @@ from contactpoint.directory import queries, services
 from contactpoint.directory.errors import ChildNotFound, DirectoryError, SearchCriteriaError
 from contactpoint.directory.models import SENSITIVE_SERVICES, ServiceType
 from contactpoint.directory.search import SearchCriteria
+from contactpoint.web.actor import actor
 from contactpoint.web.forms import (
     ActingForForm,
     EndInvolvementForm,
@@ -216,7 +217,7 @@ def involvement_add(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
         else:
             try:
                 services.add_involvement(
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=actor(request),
                     contactpoint_id=contactpoint_id,
                     service_type=data["service_type"],
                     role=data["role"].strip(),
@@ -245,7 +246,7 @@ def involvement_flags(request: HttpRequest, involvement_id: int) -> HttpResponse
         raise Http404("no such involvement")
     try:
         services.set_involvement_flags(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=actor(request),
             involvement_id=involvement_id,
             is_lead_professional=form.cleaned_data["is_lead_professional"],
             caf_held=form.cleaned_data["caf_held"],
@@ -267,7 +268,7 @@ def involvement_end(request: HttpRequest, involvement_id: int) -> HttpResponse:
             request, "web/involvement_end.html", {"involvement_id": involvement_id, "contactpoint_id": contactpoint_id}
         )
     try:
-        services.end_involvement(actor=request.user, involvement_id=involvement_id)  # type: ignore[arg-type]
+        services.end_involvement(actor=actor(request), involvement_id=involvement_id)
     except DirectoryError as exc:
         raise Http404(str(exc)) from exc
     return redirect(reverse("child", args=[contactpoint_id]) + "#involvements")
@@ -282,7 +283,7 @@ def child_shield(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.shield_child(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=actor(request),
                 contactpoint_id=contactpoint_id,
                 reason=form.cleaned_data["reason"],
                 review_on=form.cleaned_data["review_on"],
@@ -305,7 +306,7 @@ def child_unshield(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.unshield_child(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=actor(request),
                 contactpoint_id=contactpoint_id,
                 reason=form.cleaned_data["reason"],
             )

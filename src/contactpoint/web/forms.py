@@ -139,3 +139,82 @@ class UndoForm(forms.Form):
 
 class SplitForm(forms.Form):
     reason = _reason_field("Enter why this record is not the same child")
+
+
+# Accounts -------------------------------------------------------------------------------------------
+
+_DATE_ERRORS = {"invalid": "Enter the date as YYYY-MM-DD, like 2027-01-31"}
+
+
+class NewUserForm(forms.Form):
+    username = forms.RegexField(
+        regex=r"^[A-Za-z0-9.@+_-]{3,150}$",
+        error_messages={
+            "required": "Enter a username",
+            "invalid": "A username is 3 to 150 letters, digits and . @ + _ -",
+        },
+    )
+    first_name = forms.CharField(max_length=150, error_messages={"required": "Enter their first name"})
+    last_name = forms.CharField(max_length=150, error_messages={"required": "Enter their last name"})
+    email = forms.EmailField(required=False, error_messages={"invalid": "Enter an email address like name@example.org"})
+    role = forms.ChoiceField(
+        choices=[], error_messages={"required": "Select a role", "invalid_choice": "Select a role"}
+    )
+    organisation = forms.ChoiceField(
+        choices=[], error_messages={"required": "Select an organisation", "invalid_choice": "Select an organisation"}
+    )
+    checks_valid_until = forms.DateField(
+        input_formats=["%Y-%m-%d"],
+        error_messages={"required": "Enter the date their checks are valid until", **_DATE_ERRORS},
+    )
+
+    def __init__(
+        self,
+        *args: object,
+        roles: list[tuple[str, str]],
+        organisations: list[tuple[str, str]],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["role"].choices = roles  # type: ignore[attr-defined]
+        self.fields["organisation"].choices = organisations  # type: ignore[attr-defined]
+
+
+class SuspendForm(forms.Form):
+    reason = _reason_field("Enter why the account is being suspended")
+
+
+class UnsuspendForm(forms.Form):
+    reason = _reason_field("Enter why the suspension can be lifted")
+
+
+class RenewChecksForm(forms.Form):
+    employer_authorised_until = forms.DateField(input_formats=["%Y-%m-%d"], required=False, error_messages=_DATE_ERRORS)
+    background_check_until = forms.DateField(input_formats=["%Y-%m-%d"], required=False, error_messages=_DATE_ERRORS)
+    training_until = forms.DateField(input_formats=["%Y-%m-%d"], required=False, error_messages=_DATE_ERRORS)
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        if not self.errors and not any(data.get(name) for name in self.fields):
+            raise forms.ValidationError("Enter at least one new date")
+        return data
+
+
+# The audit trail --------------------------------------------------------------------------------------
+
+
+class AuditSearchForm(forms.Form):
+    username = forms.CharField(max_length=150, required=False)
+    child = forms.CharField(max_length=20, required=False)
+    action = forms.ChoiceField(choices=[], required=False)
+    since = forms.DateField(input_formats=["%Y-%m-%d"], required=False, error_messages=_DATE_ERRORS)
+    until = forms.DateField(input_formats=["%Y-%m-%d"], required=False, error_messages=_DATE_ERRORS)
+    page = forms.IntegerField(min_value=1, required=False)
+
+    def __init__(self, *args: object, actions: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["action"].choices = [("", "Any"), *actions]  # type: ignore[attr-defined]
+
+
+class AuditExportForm(AuditSearchForm):
+    reason = _reason_field("Enter why the events are being exported")

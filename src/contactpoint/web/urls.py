@@ -3,7 +3,7 @@ contactpoint.access.middleware (PUBLIC_VIEWS)."""
 
 from django.urls import path
 
-from contactpoint.web import child_pages, views
+from contactpoint.web import audit_pages, child_pages, feed_pages, review_pages, user_pages, views
 
 urlpatterns = [
     path("", views.start, name="start"),
@@ -24,4 +24,24 @@ urlpatterns = [
     path("children/<str:contactpoint_id>/unshield", child_pages.child_unshield, name="child-unshield"),
     path("involvements/<int:involvement_id>/flags", child_pages.involvement_flags, name="involvement-flags"),
     path("involvements/<int:involvement_id>/end", child_pages.involvement_end, name="involvement-end"),
+    # Directory teams: the review queue, corrections and their undo.
+    path("review", review_pages.queue, name="review-queue"),
+    path("review/<int:pk>", review_pages.item, name="review-item"),
+    path("source-records/<int:pk>/split", review_pages.split, name="split-record"),
+    path("corrections/<int:pk>", review_pages.correction, name="correction"),
+    path("corrections/<int:pk>/undo", review_pages.undo, name="correction-undo"),
+    # Directory teams: what the feeds sent.
+    path("feeds", feed_pages.batches, name="feeds"),
+    path("feeds/<int:pk>", feed_pages.batch, name="feed-batch"),
+    # Directory teams (their area) and administrators: accounts.
+    path("users", user_pages.users, name="users"),
+    path("users/new", user_pages.user_new, name="user-new"),
+    path("users/<int:pk>", user_pages.user, name="user"),
+    path("users/<int:pk>/suspend", user_pages.user_suspend, name="user-suspend"),
+    path("users/<int:pk>/unsuspend", user_pages.user_unsuspend, name="user-unsuspend"),
+    path("users/<int:pk>/renew", user_pages.user_renew, name="user-renew"),
+    # Auditors: the audit trail.
+    path("audit", audit_pages.events, name="audit"),
+    path("audit/verify", audit_pages.verify, name="audit-verify"),
+    path("audit/export", audit_pages.export, name="audit-export"),
 ]

@@ -62,12 +62,8 @@ TASKS = [
         Permission.FEEDS_BATCH_VIEW,
         "feeds",
     ),
-    Task(
-        "Users", "Add, suspend and renew the accounts in your area.", Permission.ACCESS_USER_MANAGE, "users"
-    ),
-    Task(
-        "Organisations", "Add and change organisations.", Permission.ORGS_ORGANISATION_MANAGE, "organisations"
-    ),
+    Task("Users", "Add, suspend and renew the accounts in your area.", Permission.ACCESS_USER_MANAGE, "users"),
+    Task("Organisations", "Add and change organisations.", Permission.ORGS_ORGANISATION_MANAGE, "organisations"),
 ]
 
 
