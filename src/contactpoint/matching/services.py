@@ -3,15 +3,13 @@
 The probabilistic scoring is Splink's (``contactpoint.matching.engine``); this module decides what the
 scores mean for the directory and writes the result set-based:
 
-* Records whose best pair scores at least ``LINK_THRESHOLD`` join that record's child. New records that
-  match each other that strongly form one component, which becomes one child (within-source duplicates
-  and the same child in several sources of an initial load).
-* A component strongly matching records of two *different* existing children is not allowed to merge
-  them: it joins the best-scoring child and the other pair goes to review (a merge is a person's
-  decision).
-* A record whose best pair scores between ``REVIEW_THRESHOLD`` and ``LINK_THRESHOLD`` gets a child of its
-  own for now (so it can be found) and a review item pairing it with its best candidate; accepting the
-  review merges it into the candidate's child.
+* New records that link strongly (``LINK_THRESHOLD``) to each other form one group, and each group joins
+  the one existing child it links to best — unless a record of that child conflicts with it, or
+  another existing child is nearly as good (then a person decides). Two existing children are never
+  merged automatically. (``engine.decide_incremental``; the rules are in its module docstring.)
+* A record left without a child gets a child of its own (so it can be found at once); if it had an
+  uncertain pair (``REVIEW_THRESHOLD`` to ``LINK_THRESHOLD``) a review item pairs it with that
+  candidate, and accepting the review merges it into the candidate's child.
 * Pairs a person said are different children (``NeverLink``) are never linked again, and records whose
   link a person decided (``link_pinned``) are never moved by a feed.
 """
@@ -29,12 +27,13 @@ from django.utils import timezone
 from contactpoint.core.identifiers import new_contactpoint_id
 from contactpoint.directory.identity import read_source_identities
 from contactpoint.feeds.models import FeedBatch
+from contactpoint.matching.engine import decide as engine_decide
 from contactpoint.matching.models import MatchModel
 
-# Probability that a pair is the same child. Chosen on the synthetic truth (docs/matching.md):
-# false merges are the worse error, so automatic linking needs near-certainty.
-LINK_THRESHOLD = 0.99
-REVIEW_THRESHOLD = 0.5
+# The engine's thresholds (documented and justified in contactpoint/matching/engine/decide.py and
+# docs/matching.md): one source of truth for what a probability means.
+LINK_THRESHOLD = engine_decide.LINK_THRESHOLD
+REVIEW_THRESHOLD = engine_decide.REVIEW_THRESHOLD
 
 
 @dataclass
