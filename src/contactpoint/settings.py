@@ -186,6 +186,49 @@ STATICFILES_DIRS = [p for p in [BASE_DIR / "web" / "assets"] if p.exists()]
 
 OTP_TOTP_ISSUER = "ContactPoint"
 
+# Single sign-on (OpenID Connect, contactpoint.access.oidc): off unless providers are named. For each
+# NAME in CONTACTPOINT_OIDC_PROVIDERS (comma-separated), CONTACTPOINT_OIDC_<NAME>_ISSUER, _CLIENT_ID and
+# _CLIENT_SECRET (required; no fallback secret outside demo and test), and optionally:
+#   _MATCH          how an identity finds its account: subject (default: a stored issuer+subject pair),
+#                   email (a verified email claim) or username (the _USERNAME_CLAIM, preferred_username)
+#   _ORGANISATIONS  organisation codes whose accounts may use this provider (default: any organisation)
+#   _MFA_AMR, _MFA_ACR  amr/acr values that count as the second factor (default: none, so TOTP is still asked)
+#   _LABEL          the name shown on the sign-in page
+# An account is never created by signing in. See docs/security.md.
+def _oidc_providers() -> dict[str, dict[str, object]]:
+    providers: dict[str, dict[str, object]] = {}
+    for name in [n.strip().lower() for n in os.environ.get("CONTACTPOINT_OIDC_PROVIDERS", "").split(",")]:
+        if not name:
+            continue
+        prefix = f"CONTACTPOINT_OIDC_{name.upper().replace('-', '_')}_"
+
+        def setting(key: str, default: str = "", prefix: str = prefix) -> str:
+            return os.environ.get(prefix + key, default).strip()
+
+        def listed(key: str, prefix: str = prefix) -> list[str]:
+            return [v.strip() for v in os.environ.get(prefix + key, "").split(",") if v.strip()]
+
+        issuer, client_id = setting("ISSUER"), setting("CLIENT_ID")
+        if not issuer or not client_id:
+            raise RuntimeError(f"{prefix}ISSUER and {prefix}CLIENT_ID must be set for single sign-on provider {name}")
+        if not issuer.startswith("https://") and not RELAXED:
+            raise RuntimeError(f"{prefix}ISSUER must be an https:// address in production mode")
+        providers[name] = {
+            "issuer": issuer,
+            "client_id": client_id,
+            "client_secret": _secret(prefix + "CLIENT_SECRET", demo_default="demo-and-test-only-not-a-secret"),
+            "match": setting("MATCH", "subject"),
+            "username_claim": setting("USERNAME_CLAIM", "preferred_username"),
+            "organisations": listed("ORGANISATIONS"),
+            "mfa_amr": listed("MFA_AMR"),
+            "mfa_acr": listed("MFA_ACR"),
+            "label": setting("LABEL", name),
+        }
+    return providers
+
+
+CONTACTPOINT_OIDC_PROVIDERS = _oidc_providers()
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -29,6 +29,8 @@ from contactpoint.access.policy import AccessDenied, user_may_use_directory
 PUBLIC_VIEWS: dict[str, str] = {
     "sign-in": "where a person signs in",
     "sign-in-code": "the second factor; it checks its own half-signed-in state (contactpoint.access.signin)",
+    "sso-start": "single sign-on: sends the person to their identity provider; shows no data",
+    "sso-callback": "single sign-on: checks the provider's signed answer itself (contactpoint.access.oidc)",
     "signed-out": "says the person has been signed out; shows no data",
     "session-expired": "says a session timed out; shows no data",
     "api:health": "the API's liveness check; returns no data",

@@ -7,6 +7,7 @@ import datetime
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django_otp.models import Device
 
 
 class Role(models.TextChoices):
@@ -17,7 +18,7 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Administrator"
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # OidcIdentity subclasses untyped django-otp
     """A person who signs in. Belongs to an organisation within a local authority.
 
     A practitioner or operator may use the directory only while their employer authorisation,
@@ -99,3 +100,23 @@ class ApiToken(models.Model):
     def is_usable(self, now: datetime.datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now
+
+
+class OidcIdentity(Device):
+    """An account's identity at an OpenID Connect provider: the (issuer, subject) pair it signs in as.
+
+    Made by a directory team or admin (``access.services.link_oidc_identity``), or on the first single
+    sign-on of an account found by a verified email address or username (when the provider is set up to
+    match that way); never makes an account. A django-otp device too, so that a sign-in on which the
+    provider asserted multi-factor authentication (and the provider is trusted for it) counts as the
+    second factor: ``django_otp.login(request, identity)``. It never checks a typed code.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="oidc_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(default=timezone.now)
+    linked_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_once")]

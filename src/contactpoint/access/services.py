@@ -24,7 +24,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from contactpoint.access import tokens
-from contactpoint.access.models import ApiToken, Role, SignedInSession, User
+from contactpoint.access.models import ApiToken, OidcIdentity, Role, SignedInSession, User
 from contactpoint.access.permissions import Permission
 from contactpoint.access.policy import AccessDenied, Decision, can, can_grant_role, require
 from contactpoint.audit.services import record_event
@@ -259,12 +259,22 @@ def renew_checks(
 
 
 @transaction.atomic
-def record_sign_in(*, user: User, session_key: str, client_address: str = "") -> None:
-    """Note a completed sign-in (password and second factor) and the session it opened."""
+def record_sign_in(
+    *, user: User, session_key: str, client_address: str = "", method: str = "", second_factor: str = ""
+) -> None:
+    """Note a completed sign-in (first and second factor) and the session it opened.
+
+    ``method`` says how the first factor was given (``password``, or ``oidc:<provider>`` for single
+    sign-on) and ``second_factor`` how the second was (``totp``, or ``idp-mfa`` when the identity
+    provider's multi-factor assertion was trusted).
+    """
     SignedInSession.objects.update_or_create(
         session_id=session_key, defaults={"user": user, "client_address": client_address}
     )
-    record_event(action=AuditAction.ACCOUNT_SIGN_IN, actor=user, client_address=client_address)
+    details = {key: value for key, value in {"method": method, "second_factor": second_factor}.items() if value}
+    record_event(
+        action=AuditAction.ACCOUNT_SIGN_IN, actor=user, client_address=client_address, details=details or None
+    )
 
 
 @transaction.atomic
@@ -307,6 +317,32 @@ def record_denial(
         reason=decision.reason,
         details={"permission": permission},
     )
+
+
+# Single sign-on --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def link_oidc_identity(*, actor: Actor, user: User, issuer: str, subject: str) -> OidcIdentity:
+    """Let ``user`` sign in as ``subject`` at the OpenID Connect provider ``issuer`` (single sign-on).
+
+    Needs the right to manage ``user``'s account. An identity already linked to another account is
+    refused; linking the same pair again changes nothing.
+    """
+    _require_manage(actor, user)
+    issuer, subject = issuer.strip(), subject.strip()
+    if not issuer or not subject:
+        raise AccessError("give the provider's issuer and the subject")
+    existing = OidcIdentity.objects.filter(issuer=issuer, subject=subject).first()
+    if existing is not None:
+        if existing.user_id != user.pk:
+            raise AccessError("this identity is already linked to another account")
+        return existing
+    identity = OidcIdentity.objects.create(
+        user=user, name=f"single sign-on: {issuer}", issuer=issuer, subject=subject, linked_by=_actor_name(actor)
+    )
+    _audit(actor, AuditAction.ACCOUNT_USER_CHANGE, details={"user": user.username, "oidc_issuer": issuer})
+    return identity
 
 
 # API tokens ------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth import authenticate, login, logout, user_login_failed
@@ -25,8 +26,12 @@ from contactpoint.access.policy import user_may_use_directory
 # Session keys. Timestamps are seconds since the epoch (sessions are stored as JSON).
 PENDING_USER = "contactpoint.pending_user_id"
 PENDING_SINCE = "contactpoint.pending_since"
+PENDING_METHOD = "contactpoint.pending_method"
 SIGNED_IN_AT = "contactpoint.signed_in_at"
 LAST_SEEN = "contactpoint.last_seen"
+
+# How the first factor was given, as recorded with the sign-in (single sign-on: "oidc:<provider>").
+METHOD_PASSWORD = "password"  # noqa: S105 (a method name, not a secret)
 
 # How long someone who has given their password has to enter their code.
 PENDING_LIMIT_SECONDS = 5 * 60
@@ -68,6 +73,11 @@ def _totp_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
+def has_totp_device(user: User) -> bool:
+    """Whether ``user`` has a confirmed authenticator app (their second factor)."""
+    return _totp_device(user) is not None
+
+
 def _fail(request: HttpRequest, username: str, stage: str, outcome: Outcome, why: str) -> Result:
     services.record_failed_sign_in(
         username=username, stage=stage, why=why, client_address=client_address(request)
@@ -87,10 +97,16 @@ def check_password(request: HttpRequest, *, username: str, password: str) -> Res
         return _fail(request, username, "password", Outcome.LAPSED, decision.reason)
     if _totp_device(user) is None:
         return _fail(request, username, "password", Outcome.NO_SECOND_FACTOR, "no authenticator set up")
+    begin_second_factor(request, user, method=METHOD_PASSWORD)
+    return Result(Outcome.NEEDS_SECOND_FACTOR)
+
+
+def begin_second_factor(request: HttpRequest, user: User, *, method: str) -> None:
+    """Remember ``user`` as half-signed-in (first factor given by ``method``), in a new session key."""
     request.session.cycle_key()
     request.session[PENDING_USER] = user.pk
     request.session[PENDING_SINCE] = now()
-    return Result(Outcome.NEEDS_SECOND_FACTOR)
+    request.session[PENDING_METHOD] = method
 
 
 def pending_user(request: HttpRequest) -> User | None:
@@ -102,9 +118,11 @@ def pending_user(request: HttpRequest) -> User | None:
     return User.objects.select_related("organisation").filter(pk=user_id).first()
 
 
-def _forget_pending(request: HttpRequest) -> None:
+def _forget_pending(request: HttpRequest) -> str:
+    """Forget the half-signed-in state; returns how its first factor was given."""
     request.session.pop(PENDING_USER, None)
     request.session.pop(PENDING_SINCE, None)
+    return str(request.session.pop(PENDING_METHOD, "") or METHOD_PASSWORD)
 
 
 def check_second_factor(request: HttpRequest, *, code: str) -> Result:
@@ -130,14 +148,26 @@ def check_second_factor(request: HttpRequest, *, code: str) -> Result:
         _forget_pending(request)
         return _fail(request, user.username, "second_factor", Outcome.LAPSED, decision.reason)
 
-    _forget_pending(request)
+    method = _forget_pending(request)
+    return complete_sign_in(request, user, device, method=method, second_factor="totp")
+
+
+def complete_sign_in(request: HttpRequest, user: User, device: Any, *, method: str, second_factor: str) -> Result:
+    """Sign ``user`` in, in a fresh session, verified by the django-otp ``device``; audited.
+
+    Only for a user who has passed both factors (and whose account the caller found current).
+    """
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # new session key
     otp_login(request, device)
     request.session[SIGNED_IN_AT] = request.session[LAST_SEEN] = now()
     request.session.save()
     assert request.session.session_key is not None
     services.record_sign_in(
-        user=user, session_key=request.session.session_key, client_address=client_address(request)
+        user=user,
+        session_key=request.session.session_key,
+        client_address=client_address(request),
+        method=method,
+        second_factor=second_factor,
     )
     return Result(Outcome.SIGNED_IN)
 
