@@ -145,9 +145,17 @@ def event_leaf_hash(row: Sequence[Any], position: int) -> bytes:
     return leaf_hash(canonical_event(row, position))
 
 
+@functools.lru_cache(maxsize=4)
+def _seal_base(seal_key: bytes) -> Any:
+    return blake2b(key=seal_key, digest_size=32)
+
+
 def event_seal(seal_key: bytes, position: int, leaf: bytes) -> bytes:
-    """Keyed BLAKE2b (a MAC by design, and five times cheaper than HMAC-SHA256 here)."""
-    return blake2b(position.to_bytes(8, "big") + leaf, key=seal_key, digest_size=32).digest()
+    """Keyed BLAKE2b-256 of position and leaf hash: a MAC by design, and cheaper than HMAC-SHA256 in
+    the hot loop (the keyed state is built once per key and copied)."""
+    state = _seal_base(seal_key).copy()
+    state.update(position.to_bytes(8, "big") + leaf)
+    return bytes(state.digest())
 
 
 # --- sealing -----------------------------------------------------------------------------------------

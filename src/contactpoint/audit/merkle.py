@@ -35,10 +35,11 @@ class MerkleFrontier:
     def append(self, leaf: bytes) -> None:
         node = leaf
         n = self.size
+        stack = self._stack
         while n & 1:  # each trailing 1 bit of the size is a subtree of equal height to merge with
-            node = node_hash(self._stack.pop(), node)
+            node = sha256(b"\x01" + stack.pop() + node).digest()  # node_hash, inlined: the hot loop
             n >>= 1
-        self._stack.append(node)
+        stack.append(node)
         self.size += 1
 
     def root(self) -> bytes:
