@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "contactpoint.matching",
     "contactpoint.audit",
     "contactpoint.ingest",
+    "contactpoint.alerts",
+    "contactpoint.subject_access",
     "contactpoint.synth",
     "contactpoint.api",
     "contactpoint.web",

@@ -20,7 +20,7 @@ import datetime
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contactpoint.access import policy
@@ -30,7 +30,7 @@ from contactpoint.audit.tags import AuditAction
 from contactpoint.core.identifiers import is_valid_contactpoint_id, normalise_contactpoint_id
 from contactpoint.core.validators import postcode_district
 from contactpoint.directory import identity, search
-from contactpoint.directory.errors import ChildNotFound, SearchCriteriaError
+from contactpoint.directory.errors import ChildNotFound, DirectoryError, SearchCriteriaError
 from contactpoint.directory.models import SENSITIVE_SERVICES, Child, Involvement, ServiceType
 from contactpoint.directory.search import SearchCriteria
 
@@ -351,3 +351,150 @@ def list_involvements(
         _audit(user, AuditAction.ACCESS_CHILD_VIEW, details={"details_withheld": withhold, "part": "involvements"},
                **common)
     return views
+
+
+# System reads for oversight (alerts, subject access) --------------------------------------------------
+# Internal: never for pages or API operations that show a child to a practitioner (those use the
+# functions above). children_facts_for_alerting is called by the alert rules, which show nothing to
+# anyone; read_child_holdings is access-checked (the child's own directory team) and audited.
+
+
+@dataclass(frozen=True)
+class ChildFactsForAlerting:
+    """What the misuse alert rules compare an access with. Never shown; never written to the audit log."""
+
+    family_name: str
+    postcode: str
+    local_authority_id: int | None
+    is_shielded: bool
+    involved_user_ids: frozenset[int]  # users with an involvement (their caseload), current or past
+
+
+def children_facts_for_alerting(contactpoint_ids: list[str]) -> dict[str, ChildFactsForAlerting]:
+    """Facts about these children (any status) for :mod:`contactpoint.alerts`. System use only: no policy check."""
+    ids = sorted({normalise_contactpoint_id(i) for i in contactpoint_ids})
+    if not ids:
+        return {}
+    children = {c.pk: c for c in Child.objects.filter(contactpoint_id__in=ids)}
+    involved: dict[int, set[int]] = {pk: set() for pk in children}
+    rows = Involvement.objects.filter(child_id__in=list(children)).values_list(
+        "child_id", "practitioner__user_id", "created_by_id"
+    )
+    for child_id, practitioner_user, created_by in rows:
+        involved[child_id].update(u for u in (practitioner_user, created_by) if u is not None)
+    facts = {}
+    for pk, child in children.items():
+        who = identity.read_identity(child)
+        facts[child.contactpoint_id] = ChildFactsForAlerting(
+            family_name=who.family_name, postcode=who.postcode, local_authority_id=child.local_authority_id,
+            is_shielded=child.is_shielded, involved_user_ids=frozenset(involved[pk]),
+        )
+    return facts
+
+
+@dataclass(frozen=True)
+class ChildHoldings:
+    """Everything the directory holds about one child, for a subject access report (nothing withheld)."""
+
+    contactpoint_id: str
+    status: str
+    local_authority: str  # "Name (code)", or ""
+    is_shielded: bool
+    golden: dict[str, Any]  # the golden record's identifying fields
+    names: list[dict[str, str]]
+    addresses: list[dict[str, Any]]
+    carers: list[dict[str, Any]]
+    involvements: list[dict[str, Any]]  # every one, ended and sensitive included, flagged
+    shields: list[dict[str, Any]]
+    source_records: list[dict[str, Any]]  # what each source sent, with provenance
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.date | datetime.datetime) else value
+
+
+def read_child_holdings(*, user: Any, contactpoint_id: str, reason: str, client_address: str = "") -> ChildHoldings:
+    """All that is held about a child, for subject access. Only the directory team of the child's area may.
+
+    Records ``EXPORT_SUBJECT_ACCESS`` (with ``reason``) in the same transaction; a shielded child's export
+    is flagged ``shielded`` in the event so that the alert rules treat it as a break-glass view.
+    """
+    policy.require(user, Permission.DIRECTORY_SUBJECT_ACCESS_EXPORT)
+    if not reason.strip():
+        raise DirectoryError("give the reason for the subject access report (e.g. the request's reference)")
+    with transaction.atomic():
+        child = _get_child(contactpoint_id)
+        if child.local_authority_id is None:
+            raise policy.AccessDenied(policy.Decision(False, "the child has no local authority"))
+        policy.require(user, Permission.DIRECTORY_SUBJECT_ACCESS_EXPORT, local_authority_id=child.local_authority_id)
+        who = identity.read_identity(child)
+        golden = {name: _iso(getattr(who, name)) for name in identity.IDENTIFYING_FIELDS}
+        names = [{"kind": k, "given_names": g, "family_name": f} for k, g, f in identity.read_names(child.pk)]
+        addresses = [
+            {"is_current": a.is_current, "address_line_1": a.address_line_1, "address_line_2": a.address_line_2,
+             "town": a.town, "postcode": a.postcode}
+            for a in child.addresses.order_by("-is_current", "id")
+        ]
+        carers = [
+            {"given_names": c.given_names, "family_name": c.family_name, "relationship": c.relationship,
+             "phone": c.phone, "email": c.email, "source_record": c.source_record_id}
+            for c in child.carers.order_by("id")
+        ]
+        involvements = []
+        for inv in child.involvements.select_related("organisation", "practitioner", "created_by").order_by("id"):
+            involvements.append({
+                "service": ServiceType(inv.service_type).label, "service_type": inv.service_type,
+                "organisation": inv.organisation.name if inv.organisation else "",
+                "practitioner": inv.practitioner.name if inv.practitioner else "",
+                "practitioner_role": inv.practitioner.role if inv.practitioner else "",
+                "phone": (inv.practitioner.phone if inv.practitioner else "") or (
+                    inv.organisation.phone if inv.organisation else ""),
+                "email": (inv.practitioner.email if inv.practitioner else "") or (
+                    inv.organisation.email if inv.organisation else ""),
+                "started_on": _iso(inv.started_on), "ended_on": _iso(inv.ended_on),
+                "is_lead_professional": inv.is_lead_professional, "caf_held": inv.caf_held,
+                "sensitive": inv.is_sensitive, "consent_recorded": inv.consent_recorded,
+                "origin": inv.origin, "source_record": inv.source_record_id,
+                "entered_by": inv.created_by.username if inv.created_by else "",
+            })
+        shields = [
+            {"shielded_at": _iso(s.shielded_at), "review_on": _iso(s.review_on), "reason": s.reason,
+             "lifted_at": _iso(s.lifted_at), "lift_reason": s.lift_reason}
+            for s in child.shields.order_by("shielded_at")
+        ]
+        source_records = _source_records_with_provenance(child.pk)
+        authority = child.local_authority
+        record_event(
+            action=AuditAction.EXPORT_SUBJECT_ACCESS, actor=user, children=[child.contactpoint_id], reason=reason,
+            client_address=client_address,
+            details={"shielded": child.is_shielded, "source_records": len(source_records)},
+        )
+    return ChildHoldings(
+        contactpoint_id=child.contactpoint_id, status=child.status,
+        local_authority=f"{authority.name} ({authority.code})" if authority else "", is_shielded=child.is_shielded,
+        golden=golden, names=names, addresses=addresses, carers=carers, involvements=involvements, shields=shields,
+        source_records=source_records,
+    )
+
+
+def _source_records_with_provenance(child_pk: int) -> list[dict[str, Any]]:
+    """Each source record linked to the child (retired ones too): its fields (via identity) and provenance."""
+    fields = {r["record_key"]: r for r in identity.read_source_identities([child_pk], active_only=False)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.id, s.code, s.name, r.source_record_id, fb.started_at, lb.started_at, r.updated_at, "
+            "r.retired_at, r.link_method, r.link_score FROM feeds_sourcerecord r "
+            "JOIN feeds_sourcesystem s ON s.id = r.source_id JOIN feeds_feedbatch fb ON fb.id = r.first_batch_id "
+            "JOIN feeds_feedbatch lb ON lb.id = r.last_batch_id WHERE r.child_id = %s ORDER BY s.code, r.id",
+            [child_pk],
+        )
+        rows = cursor.fetchall()
+    records = []
+    for key, code, name, srid, first, last, updated, retired, method, score in rows:
+        sent = {k: _iso(v) for k, v in fields.get(key, {}).items() if k not in {"record_key", "source", "child_id"}}
+        records.append({
+            "id": key, "source": code, "source_name": name, "source_record_id": srid, "first_received": _iso(first),
+            "last_received": _iso(last), "updated_at": _iso(updated), "retired_at": _iso(retired),
+            "link_method": method, "link_score": score, "fields": sent,
+        })
+    return records
