@@ -171,3 +171,14 @@ def test_a_shielded_record_withholds_details_and_only_the_own_team_breaks_the_gl
     assert "Elm Primary" in page and "this view is recorded" in page
     assert AuditEvent.objects.filter(action="access:child:break_glass").count() == 1
     assert client.get(f"/children/{child.contactpoint_id}/hidden-details").status_code == 405
+
+
+def test_too_many_matches_list_none_and_say_what_to_add(client, monkeypatch):
+    from contactpoint.directory import queries
+
+    signed_in(client)
+    monkeypatch.setattr(queries, "search_children", lambda **kwargs: queries.SearchOutcome(results=[], too_many=True))
+    page = client.post("/search", AMELIA).content.decode()
+    assert "Too many children match. None are shown." in page and "<table" not in page
+    monkeypatch.setattr(queries, "search_children", lambda **kwargs: queries.SearchOutcome(results=[], too_many=False))
+    assert "No child matches" in client.post("/search", AMELIA).content.decode()
