@@ -52,6 +52,12 @@ def test_forms_post_so_nothing_typed_ends_up_in_a_url(client):
         page = client.get(url).content.decode()
         forms = re.findall(r"<form[^>]*>", page)
         assert forms and all('method="post"' in form for form in forms)
+    # The pages where people type about a child (or about whom they search for) post too.
+    sign_in(client, UserFactory(role=Role.OPERATOR))
+    client.post("/acting-for", {"requester": "PC 1 Jo Bloggs", "reason": "incident 7"})
+    for url in ("/acting-for", "/search"):
+        forms = re.findall(r"<form[^>]*>", client.get(url).content.decode())
+        assert forms and all('method="post"' in form for form in forms), url
 
 
 @pytest.mark.urls("web.urls_with_a_refusing_page")
