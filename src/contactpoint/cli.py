@@ -23,6 +23,7 @@ PROJECT_COMMANDS = [
     "shield",
     "unshield",
     "audit",
+    "alerts",
     "subject-access",
     "retention",
     "decommission",
