@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "contactpoint.matching",
     "contactpoint.audit",
     "contactpoint.ingest",
+    "contactpoint.retention",
     "contactpoint.alerts",
     "contactpoint.subject_access",
     "contactpoint.synth",
@@ -243,4 +244,10 @@ CONTACTPOINT = {
     # Refuse a full-mode feed that would retire more than this share of a source's current records.
     "FULL_FEED_MAX_RETIRE_SHARE": float(os.environ.get("CONTACTPOINT_FULL_FEED_MAX_RETIRE_SHARE", "0.10")),
     "FEED_REPORT_DIR": HOME / "feed-reports",
+    # Retention (docs/retention.md): kept under 18, or under 25 where a source asserts a condition;
+    # then archived for 6 years, then erased.
+    "RETENTION_ADULT_AGE": int(os.environ.get("CONTACTPOINT_RETENTION_ADULT_AGE", "18")),
+    "RETENTION_EXTENDED_AGE": int(os.environ.get("CONTACTPOINT_RETENTION_EXTENDED_AGE", "25")),
+    "RETENTION_EXTENDED_CONDITIONS": ("care_leaver", "sen"),
+    "RETENTION_ARCHIVE_YEARS": int(os.environ.get("CONTACTPOINT_RETENTION_ARCHIVE_YEARS", "6")),
 }

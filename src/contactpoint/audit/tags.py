@@ -34,5 +34,8 @@ class AuditAction(StrEnum):
     MATCHING_REVIEW_DECIDE = "matching:review:decide"
     MATCHING_CORRECTION = "matching:link:correct"
     MATCHING_CORRECTION_UNDO = "matching:link:undo"
+    RETENTION_ARCHIVE = "retention:child:archive"
+    RETENTION_DECOMMISSION = "retention:directory:decommission"
+    RETENTION_ERASE = "retention:child:erase"
     RETENTION_RUN = "retention:child:run"
     SOURCE_ADD = "feed:source:add"
