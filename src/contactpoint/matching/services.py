@@ -27,13 +27,14 @@ from django.utils import timezone
 from contactpoint.core.identifiers import new_contactpoint_id
 from contactpoint.directory.identity import read_source_identities
 from contactpoint.feeds.models import FeedBatch
-from contactpoint.matching.engine import decide as engine_decide
+from contactpoint.matching.engine import LINK_THRESHOLD as ENGINE_LINK_THRESHOLD
+from contactpoint.matching.engine import REVIEW_THRESHOLD as ENGINE_REVIEW_THRESHOLD
 from contactpoint.matching.models import MatchModel
 
 # The engine's thresholds (documented and justified in contactpoint/matching/engine/decide.py and
 # docs/matching.md): one source of truth for what a probability means.
-LINK_THRESHOLD = engine_decide.LINK_THRESHOLD
-REVIEW_THRESHOLD = engine_decide.REVIEW_THRESHOLD
+LINK_THRESHOLD = ENGINE_LINK_THRESHOLD
+REVIEW_THRESHOLD = ENGINE_REVIEW_THRESHOLD
 
 
 @dataclass
