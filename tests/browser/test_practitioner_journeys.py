@@ -165,6 +165,24 @@ def test_a_shielded_child_and_breaking_the_glass(journey, another_journey, tmp_p
     another_journey.goto(f"/children/{child.contactpoint_id}")
     assert "Elm Primary" not in another_journey.page.content()
 
+    # The practitioner's view of a shielded record raised an alert for the child's directory team.
+    another_journey.goto("/")
+    another_journey.page.get_by_role("link", name="Access alerts").click()
+    another_journey.check("alerts")
+    another_journey.page.locator("tr", has_text=practitioner.username).get_by_role("link").first.click()
+    assert another_journey.heading() == "Shielded child accessed"
+    another_journey.check("alert")
+    another_journey.page.get_by_role("button", name="Save").click()
+    assert "Select what you are doing about the alert" in another_journey.page.content()
+    another_journey.check("alert-error")
+    another_journey.page.get_by_label("Suspend the user").check()
+    another_journey.page.get_by_label("What did you find, and what have you done?").fill("No involvement; manager told")
+    another_journey.page.get_by_role("button", name="Save").click()
+    assert "Suspended the user" in another_journey.page.content()
+    journey.page.reload()  # the suspended practitioner's session has ended
+    assert journey.heading() == "Sign in to ContactPoint"
+
+    another_journey.goto(f"/children/{child.contactpoint_id}")
     another_journey.page.get_by_role("link", name="Lift the shield").click()
     another_journey.page.get_by_label("Why can the shield be lifted?").fill("Family moved on; risk assessed as ended")
     another_journey.check("unshield")

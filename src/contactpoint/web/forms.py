@@ -218,3 +218,21 @@ class AuditSearchForm(forms.Form):
 
 class AuditExportForm(AuditSearchForm):
     reason = _reason_field("Enter why the events are being exported")
+
+
+# Access alerts --------------------------------------------------------------------------------------
+
+
+class AlertActionForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[
+            ("acknowledge", "Acknowledge: looked into, nothing more to do"),
+            ("escalate", "Escalate: pass it on to the employer, information governance or the police"),
+            ("suspend", "Suspend the user: they are signed out everywhere at once"),
+        ],
+        error_messages={"required": "Select what you are doing about the alert"},
+    )
+    note = forms.CharField(
+        max_length=REASON_MAX,
+        error_messages={"required": "Enter what you found and did", "max_length": "At most 500 characters"},
+    )

@@ -3,7 +3,7 @@ contactpoint.access.middleware (PUBLIC_VIEWS)."""
 
 from django.urls import path
 
-from contactpoint.web import audit_pages, child_pages, feed_pages, review_pages, user_pages, views
+from contactpoint.web import alert_pages, audit_pages, child_pages, feed_pages, review_pages, user_pages, views
 
 urlpatterns = [
     path("", views.start, name="start"),
@@ -40,6 +40,9 @@ urlpatterns = [
     path("users/<int:pk>/suspend", user_pages.user_suspend, name="user-suspend"),
     path("users/<int:pk>/unsuspend", user_pages.user_unsuspend, name="user-unsuspend"),
     path("users/<int:pk>/renew", user_pages.user_renew, name="user-renew"),
+    # Directory teams (their area) and auditors (all): access alerts.
+    path("alerts", alert_pages.alerts, name="alerts"),
+    path("alerts/<str:reference>", alert_pages.alert, name="alert"),
     # Auditors: the audit trail.
     path("audit", audit_pages.events, name="audit"),
     path("audit/verify", audit_pages.verify, name="audit-verify"),
