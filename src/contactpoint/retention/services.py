@@ -352,3 +352,63 @@ def _erase(child_pks: list[int]) -> ErasureReport:
         cursor.execute("DROP TABLE erase_child, erase_record")
     report.rows = {table: count for table, count in report.rows.items() if count}
     return report
+
+
+# The tables erasure deletes from: after a large erasure, compact them so the deleted rows' bytes leave
+# the live data files (a DELETE only marks rows dead; their bytes stay until the page is rewritten).
+ERASED_TABLES = (
+    _CHILD, ChildName._meta.db_table, ChildAddress._meta.db_table, SearchName._meta.db_table,
+    Carer._meta.db_table, Involvement._meta.db_table, Shield._meta.db_table, _RECORD,
+    LinkEvent._meta.db_table, ReviewItem._meta.db_table, NeverLink._meta.db_table,
+    Archival._meta.db_table, ChildKey._meta.db_table,
+)
+
+
+@dataclass
+class CompactionReport:
+    tables: int = 0
+    statistics_compacted: bool = False  # pg_statistic rewritten (needs a superuser)
+    checkpointed: bool = False  # needs a superuser or pg_checkpoint
+    skipped: list[str] = field(default_factory=list)
+
+
+def compact_erased_tables() -> CompactionReport:
+    """Rewrite the tables erasure deletes from, so erased values leave the live data files.
+
+    ``ANALYZE`` first: the planner's statistics (``pg_statistic``) keep sample *values* of each column
+    (most common values, histogram bounds), so an erased family name can survive there; re-analysing
+    replaces them, and ``VACUUM FULL pg_statistic`` rewrites the catalog without the old rows. Then a
+    ``CHECKPOINT`` so dropped files are unlinked. Takes an exclusive lock per table while it is
+    rewritten: run it in a quiet hour. Must run outside a transaction.
+
+    What this cannot reach: the write-ahead log until it is recycled, backups, and file-system blocks
+    freed but not overwritten. Those are what per-child keys are for (docs/retention.md).
+    """
+    if connection.in_atomic_block:
+        raise RetentionError("compaction cannot run inside a transaction (VACUUM)")
+    report = CompactionReport()
+    with connection.cursor() as cursor:
+        # A plain VACUUM first: it removes dead rows against a horizon that ignores transactions in other
+        # databases. VACUUM FULL alone keeps "recently dead" rows while any transaction anywhere on the
+        # server is older than the erasure (its own snapshot's xmin counts), and would copy the erased
+        # rows into the new file. Then VACUUM FULL writes the live rows to a new file.
+        for table in ERASED_TABLES:
+            cursor.execute(f"ANALYZE {table}")
+            cursor.execute(f"VACUUM (INDEX_CLEANUP ON) {table}")
+            cursor.execute(f"VACUUM (FULL) {table}")
+            report.tables += 1
+        cursor.execute("SELECT rolsuper, pg_has_role(current_user, 'pg_checkpoint', 'MEMBER') "
+                       "FROM pg_roles WHERE rolname = current_user")
+        superuser, may_checkpoint = cursor.fetchone()
+        if superuser:
+            cursor.execute("VACUUM (INDEX_CLEANUP ON) pg_catalog.pg_statistic")
+            cursor.execute("VACUUM (FULL) pg_catalog.pg_statistic")
+            report.statistics_compacted = True
+        else:
+            report.skipped.append("VACUUM FULL pg_statistic (needs a superuser)")
+        if superuser or may_checkpoint:
+            cursor.execute("CHECKPOINT")
+            report.checkpointed = True
+        else:
+            report.skipped.append("CHECKPOINT (needs a superuser or pg_checkpoint)")
+    return report
