@@ -17,15 +17,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import transaction
 from django.utils import timezone
 
+from contactpoint.audit import integrity
+from contactpoint.audit.canonical import canonical_document, canonical_event, event_leaf_hash, event_select
 from contactpoint.audit.errors import AuditLogDamaged
 from contactpoint.audit.integrity import (
     SEAL_LOOKBACK,
     ExportedCheckpoint,
-    canonical_document,
-    canonical_event,
     create_checkpoint,
-    event_leaf_hash,
-    event_select,
     export_checkpoint,
     seal_events,
     verify_log,
@@ -399,3 +397,37 @@ def test_the_hand_written_canonical_form_is_exactly_sorted_compact_json() -> Non
         reference = json.dumps(canonical_document(event_row, position), sort_keys=True, separators=(",", ":"))
         assert canonical_event(event_row, position) == reference.encode("ascii")
         assert stored == hashlib.sha256(b"\x00" + reference.encode("ascii")).digest()
+
+
+# --- parallel verification ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_verify_ranges_and_name_the_same_first_bad_event(
+    attacker: Attacker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long log is checked by worker processes over their own connections (so this test commits)."""
+    monkeypatch.setattr(integrity, "PARALLEL_MIN_EVENTS", 0)
+    events = make_events(30)
+    create_checkpoint()
+    parallel = verify_log(workers=2, range_size=7)
+    assert parallel.ok, parallel.summary()
+    assert (parallel.events, parallel.root) == (30, verify_log(workers=1).root)
+
+    with attacker() as sql:  # inside the fourth range (positions 21–27)
+        sql("UPDATE audit_auditevent SET reason = 'x' WHERE sequence = %s", [events[23].sequence])
+    result = verify_log(workers=2, range_size=7)
+    assert (result.problem.sequence, result.problem.position) == (events[23].sequence, 23)
+
+    with attacker() as sql:  # the last position of the second range (7–13): an earlier problem
+        sql("DELETE FROM audit_eventseal WHERE position = 13")
+    result = verify_log(workers=2, range_size=7)
+    assert result.problem.position == 13
+    assert f"after event {events[12].sequence} were deleted" in result.problem.message
+
+    with attacker() as sql:
+        _truncate_from(sql, 13)
+    result = verify_log(workers=2, range_size=7)
+    assert result.problem.position == 13  # now caught by the stored checkpoint instead
+    assert "covers 30" in result.problem.message

@@ -12,17 +12,18 @@ Why it is built this way (and what it does not protect against) is in ``docs/aud
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import datetime as dt
-import functools
-import hmac
+import itertools
 import json
+import multiprocessing
+import os
 import queue
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from hashlib import blake2b, sha256
-from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import connection, transaction
 from django.utils import timezone
 
+from contactpoint.audit.canonical import (
+    SEALED_EVENTS_SQL,
+    Problem,
+    check_rows,
+    event_leaf_hash,
+    event_seal,
+    event_select,
+    format_timestamp,
+    verify_range,
+)
 from contactpoint.audit.errors import AuditLogDamaged, CheckpointFileError, SigningKeyError
 from contactpoint.audit.keys import SigningKey, key_id_for, load_signing_key
-from contactpoint.audit.merkle import MerkleFrontier, leaf_hash
-from contactpoint.audit.models import Checkpoint
+from contactpoint.audit.merkle import HASH_SIZE, MerkleFrontier
+from contactpoint.audit.models import Checkpoint, EventSeal
 
 # Names the log in every signed checkpoint, so a signature cannot be replayed as another log's.
 ORIGIN = "contactpoint/audit/v1"
@@ -43,120 +54,11 @@ EXPORT_FORMAT = "contactpoint-audit-checkpoint/v1"
 # events never take it.
 SEAL_LOCK_KEY = 0x0A0D17_5EA1
 CHUNK_SIZE = 20_000
+# Logs at least this long are verified by several processes, in ranges of this many positions.
+PARALLEL_MIN_EVENTS = 200_000
+PARALLEL_RANGE_SIZE = 50_000
 # How far back (by occurred_at) a routine seal looks for unsealed events; verify looks everywhere.
 SEAL_LOOKBACK = dt.timedelta(days=1)
-
-# The event's columns in the order the queries below select them (position is added when sealed).
-EVENT_COLUMNS = (
-    "sequence",
-    "occurred_at",
-    "action",
-    "outcome",
-    "actor_username",
-    "actor_role",
-    "actor_organisation",
-    "requester",
-    "children",
-    "client_address",
-    "reason",
-    "details",
-)
-
-
-def event_select(alias: str = "") -> str:
-    """The event's columns as selected for hashing (SQL), optionally qualified with a table alias.
-
-    The time is formatted by PostgreSQL (UTC, microseconds, ``Z``), which is exact and saves parsing
-    and re-formatting a million datetimes in Python.
-    """
-    prefix = f"{alias}." if alias else ""
-    return ", ".join(
-        f"to_char({prefix}occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-        if column == "occurred_at"
-        else f"{prefix}{column}"
-        for column in EVENT_COLUMNS
-    )
-
-
-# Python's json module with these options is the canonical form; most JSON libraries can be told to
-# produce exactly the same bytes (sorted keys, no whitespace, non-ASCII as \\uXXXX escapes).
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-_string = encode_basestring_ascii  # the C function json.dumps uses for a str with ensure_ascii
-
-
-def format_timestamp(value: dt.datetime) -> str:
-    """UTC, always with microseconds and a ``Z``: one spelling per instant."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@functools.lru_cache(maxsize=65_536)
-def _canonical_details(stored: str) -> str:
-    """Canonical JSON of ``details`` as PostgreSQL returns it. Cached: most events' details are one of a
-    few shapes (``{"result_count": 3}``), and parsing and re-encoding them is the dearest step."""
-    return _CANONICAL_JSON.encode(json.loads(stored))
-
-
-def canonical_event(row: Sequence[Any], position: int) -> bytes:
-    """The bytes an event's leaf hash covers: JSON, keys sorted, no whitespace, ASCII.
-
-    Exactly ``json.dumps(document, sort_keys=True, separators=(",", ":"))`` of the event's fields plus
-    its position (see :func:`canonical_document`), so anyone holding an export can rebuild these bytes;
-    written out by hand because it is the hot loop of verification (a million events).
-    ``row`` holds :data:`EVENT_COLUMNS` as selected by :func:`event_select`.
-    """
-    occurred_at, details = row[1], row[11]
-    if not isinstance(occurred_at, str):
-        occurred_at = format_timestamp(occurred_at)
-    if isinstance(details, str):  # Django asks psycopg for jsonb as text
-        details = _canonical_details(details)
-    else:
-        details = _CANONICAL_JSON.encode(details)
-    return (
-        f'{{"action":{_string(row[2])},"actor_organisation":{_string(row[6])},'
-        f'"actor_role":{_string(row[5])},"actor_username":{_string(row[4])},'
-        f'"children":[{",".join(map(_string, row[8]))}],"client_address":{_string(row[9])},'
-        f'"details":{details},"occurred_at":{_string(occurred_at)},"outcome":{_string(row[3])},'
-        f'"position":{position:d},"reason":{_string(row[10])},"requester":{_string(row[7])},'
-        f'"sequence":{row[0]:d}}}'
-    ).encode("ascii")
-
-
-def canonical_document(row: Sequence[Any], position: int) -> dict[str, Any]:
-    """The event as the JSON object its leaf hash covers (the readable definition)."""
-    occurred_at, details = row[1], row[11]
-    return {
-        "action": row[2],
-        "actor_organisation": row[6],
-        "actor_role": row[5],
-        "actor_username": row[4],
-        "children": list(row[8]),
-        "client_address": row[9],
-        "details": json.loads(details) if isinstance(details, str) else details,
-        "occurred_at": occurred_at if isinstance(occurred_at, str) else format_timestamp(occurred_at),
-        "outcome": row[3],
-        "position": position,
-        "reason": row[10],
-        "requester": row[7],
-        "sequence": row[0],
-    }
-
-
-def event_leaf_hash(row: Sequence[Any], position: int) -> bytes:
-    return leaf_hash(canonical_event(row, position))
-
-
-@functools.lru_cache(maxsize=4)
-def _seal_base(seal_key: bytes) -> Any:
-    return blake2b(key=seal_key, digest_size=32)
-
-
-def event_seal(seal_key: bytes, position: int, leaf: bytes) -> bytes:
-    """Keyed BLAKE2b-256 of position and leaf hash: a MAC by design, and cheaper than HMAC-SHA256 in
-    the hot loop (the keyed state is built once per key and copied)."""
-    state = _seal_base(seal_key).copy()
-    state.update(position.to_bytes(8, "big") + leaf)
-    return bytes(state.digest())
-
 
 # --- sealing -----------------------------------------------------------------------------------------
 
@@ -353,23 +255,6 @@ class ExportedCheckpoint:
 # --- verification ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
-    """The first thing found wrong, with the event it concerns where there is one."""
-
-    message: str
-    sequence: int | None = None
-    position: int | None = None
-
-    def __str__(self) -> str:
-        where = []
-        if self.sequence is not None:
-            where.append(f"event {self.sequence}")
-        if self.position is not None:
-            where.append(f"position {self.position}")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
-
-
 @dataclass
 class VerificationResult:
     events: int = 0
@@ -395,20 +280,15 @@ class VerificationResult:
         )
 
 
-def _stream_sealed(chunk_size: int) -> Iterator[tuple[Any, ...]]:
-    """Sealed events in position order through a server-side cursor: memory stays flat.
+def _stream_chunks(tree_size: int, chunk_size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Chunks of :data:`SEALED_EVENTS_SQL` rows through a server-side cursor: memory stays flat.
 
-    Each row is the event's columns (all None if the event row is gone), then the seal's position,
-    sequence, leaf hash and MAC. The next chunk is fetched on a helper thread while this one is being
-    hashed, so the database and Python work at the same time (the connection is never used by both
-    threads at once: the caller touches it only after the generator is closed).
+    The next chunk is fetched on a helper thread while this one is being hashed, so the database and
+    Python work at the same time (the connection is never used by both threads at once: the caller
+    touches it only after the generator is closed).
     """
     cursor = connection.chunked_cursor()
-    cursor.execute(
-        f"SELECT {event_select('e')}, s.position, s.sequence, s.leaf_hash, s.seal_mac "  # noqa: S608
-        "FROM audit_eventseal AS s LEFT JOIN audit_auditevent AS e ON e.sequence = s.sequence "
-        "ORDER BY s.position"
-    )
+    cursor.execute(SEALED_EVENTS_SQL, [0, tree_size])
     chunks: queue.Queue[list[tuple[Any, ...]] | BaseException] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
@@ -431,7 +311,7 @@ def _stream_sealed(chunk_size: int) -> Iterator[tuple[Any, ...]]:
                 raise item
             if not item:
                 return
-            yield from item
+            yield item
     finally:
         stop.set()
         while fetcher.is_alive():  # unblock a fetcher waiting to put a chunk nobody will read
@@ -441,41 +321,55 @@ def _stream_sealed(chunk_size: int) -> Iterator[tuple[Any, ...]]:
         cursor.close()
 
 
-def _event_problem(
-    row: tuple[Any, ...], expected: int, previous_sequence: int | None, seal_key: bytes
-) -> tuple[Problem | None, bytes]:
-    position, sequence, stored_leaf, stored_seal = row[12], row[13], row[14], row[15]
-    if position > expected:
-        after = f"after event {previous_sequence}" if previous_sequence is not None else "at the start"
-        missing = position - expected
-        return (
-            Problem(
-                f"missing: {missing} sealed event(s) {after} were deleted with their seals (the next "
-                f"surviving event is {sequence} at position {position})",
-                position=expected,
-            ),
-            b"",
+Run = tuple[Sequence[bytes], Problem | None]
+
+
+def _checked_serially(tree_size: int, seal_key: bytes, chunk_size: int) -> Iterator[Run]:
+    expected, previous_sequence = 0, None
+    for rows in _stream_chunks(tree_size, chunk_size):
+        checked = check_rows(rows, expected, previous_sequence, seal_key)
+        expected += len(checked.leaves)
+        previous_sequence = checked.previous_sequence
+        yield checked.leaves, checked.problem
+        if checked.problem is not None:
+            return
+
+
+def _worker_conninfo() -> dict[str, Any]:
+    """How a worker process reaches the database this connection uses (test databases included)."""
+    settings = connection.settings_dict
+    info: dict[str, Any] = {"dbname": settings["NAME"]}
+    for setting, name in (("USER", "user"), ("PASSWORD", "password"), ("HOST", "host"), ("PORT", "port")):
+        if settings.get(setting):
+            info[name] = str(settings[setting])
+    django_only = {"isolation_level", "server_side_binding", "pool", "assume_role", "cursor_factory", "context"}
+    for name, value in (settings.get("OPTIONS") or {}).items():
+        if name not in django_only and isinstance(value, str | int):
+            info[name] = value
+    return info
+
+
+def _checked_in_parallel(tree_size: int, seal_key: bytes, workers: int, range_size: int) -> Iterator[Run]:
+    """Ranges of positions checked by worker processes, results taken in log order."""
+    conninfo = _worker_conninfo()
+    ranges = iter([(start, min(start + range_size, tree_size)) for start in range(0, tree_size, range_size)])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pending = collections.deque(
+            pool.submit(verify_range, conninfo, start, stop, seal_key)
+            for start, stop in itertools.islice(ranges, workers * 2)
         )
-    if position < expected:
-        return Problem("appears twice in the log (a forged copy)", sequence, position), b""
-    if row[0] is None:
-        return Problem("deleted: the event sealed at this position is gone", sequence, position), b""
-    leaf = event_leaf_hash(row, position)
-    if not hmac.compare_digest(bytes(stored_leaf), leaf):
-        return (
-            Problem("altered or moved: its content or position no longer matches its leaf hash", sequence, position),
-            leaf,
-        )
-    if not hmac.compare_digest(bytes(stored_seal), event_seal(seal_key, position, leaf)):
-        return (
-            Problem(
-                "its seal is not valid: the event was forged, moved or rewritten with a recomputed hash",
-                sequence,
-                position,
-            ),
-            leaf,
-        )
-    return None, leaf
+        while pending:
+            checked = pending.popleft().result()
+            following = next(ranges, None)
+            if following is not None:
+                pending.append(pool.submit(verify_range, conninfo, *following, seal_key))
+            leaves = checked.leaves
+            yield [leaves[i : i + HASH_SIZE] for i in range(0, len(leaves), HASH_SIZE)], checked.problem
+            if checked.problem is not None:
+                return
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def verify_log(
@@ -483,11 +377,14 @@ def verify_log(
     exported: Sequence[ExportedCheckpoint] = (),
     seal_afterwards: bool = True,
     chunk_size: int = CHUNK_SIZE,
+    workers: int | None = None,
+    range_size: int = PARALLEL_RANGE_SIZE,
 ) -> VerificationResult:
     """Recompute every leaf hash, seal and checkpoint root, and check exported checkpoints.
 
     Stops at the first bad event, in log order. When the log is sound and ``seal_afterwards`` is set,
-    events recorded since the last seal are then sealed.
+    events recorded since the last seal are then sealed. A large log is checked by ``workers`` processes
+    (default: one per CPU, at most 4), ``range_size`` positions at a time.
     """
     key = load_signing_key()
     seal_key = key.seal_key()
@@ -541,39 +438,45 @@ def verify_log(
                 f"({', '.join(sorted(stored_keys))}); check {key.source}"
             )
             return result
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(position) + 1, 0) FROM audit_eventseal")
+            tree_size = cursor.fetchone()[0]
+        workers = min(os.cpu_count() or 1, 4) if workers is None else workers
+        if workers > 1 and outermost and tree_size >= PARALLEL_MIN_EVENTS:
+            runs = _checked_in_parallel(tree_size, seal_key, workers, range_size)
+        else:
+            # Serially when the log is small, or inside a caller's transaction (whose uncommitted
+            # rows other connections could not see).
+            runs = _checked_serially(tree_size, seal_key, chunk_size)
         frontier = MerkleFrontier()
-        previous_sequence: int | None = None
-        for row in _stream_sealed(chunk_size):
-            # The fast path for a sound event; anything else goes to _event_problem for a diagnosis.
-            position = row[12]
-            leaf = b""
-            if position == frontier.size and row[0] is not None:
-                leaf = sha256(b"\x00" + canonical_event(row, position)).digest()
-                if leaf != row[14] or event_seal(seal_key, position, leaf) != row[15]:
-                    leaf = b""
-            if not leaf:
-                problem, _ = _event_problem(row, frontier.size, previous_sequence, seal_key)
-                result.problem = problem or Problem("unexplained mismatch", row[13], position)
-                break
-            frontier.append(leaf)
-            previous_sequence = row[13]
-            for label, root in targets.get(frontier.size, ()):
-                if frontier.root() != root:
-                    result.problem = Problem(
-                        f"the log's first {frontier.size} events no longer give the root in {label}",
-                        row[13],
-                        row[12],
-                    )
+        try:
+            for leaves, problem in runs:
+                for leaf in leaves:
+                    frontier.append(leaf)
+                    for label, root in targets.get(frontier.size, ()):
+                        if result.problem is None and frontier.root() != root:
+                            result.problem = Problem(
+                                f"the log's first {frontier.size} events no longer give the root in {label}",
+                                position=frontier.size - 1,
+                            )
+                    if result.problem is not None:
+                        break
+                if result.problem is None:
+                    result.problem = problem
+                if result.problem is not None:
                     break
-            if result.problem is not None:
-                break
+        finally:
+            close = getattr(runs, "close", None)
+            if close is not None:
+                close()
         result.events = frontier.size
         result.root = frontier.root()
         if result.problem is None:
             longer = [(size, label) for size, found in targets.items() if size > frontier.size for label, _ in found]
             if longer:
                 size, label = min(longer)
-                after = f"after event {previous_sequence}" if previous_sequence is not None else "at the start"
+                last = EventSeal.objects.filter(position=frontier.size - 1).values_list("event_id", flat=True).first()
+                after = f"after event {last}" if last is not None else "at the start"
                 result.problem = Problem(
                     f"missing: the log ends at {frontier.size} events but {label} covers {size}; "
                     f"the events {after} were deleted",

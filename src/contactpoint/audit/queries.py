@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from contactpoint.audit.integrity import format_timestamp
+from contactpoint.audit.canonical import format_timestamp
 from contactpoint.audit.models import AuditEvent
 from contactpoint.core.identifiers import is_valid_contactpoint_id, normalise_contactpoint_id
 
