@@ -63,10 +63,10 @@ def browser() -> Iterator[Any]:
 class Journey:
     """One person's browser session on the live server."""
 
-    def __init__(self, browser: Any, base_url: str) -> None:
+    def __init__(self, browser: Any, base_url: str, *, javascript: bool = True) -> None:
         self.browser = browser
         self.base_url = base_url
-        self.context = browser.new_context(base_url=base_url)
+        self.context = browser.new_context(base_url=base_url, java_script_enabled=javascript)
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
         self.csp_refusals: list[str] = []
@@ -149,6 +149,14 @@ def journey(browser: Any, live_server: Any, transactional_db: Any) -> Iterator[J
 def another_journey(browser: Any, live_server: Any, transactional_db: Any) -> Iterator[Journey]:
     """A second person at another computer, for journeys with two people (a practitioner and the team)."""
     session = Journey(browser, live_server.url)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def journey_without_javascript(browser: Any, live_server: Any, transactional_db: Any) -> Iterator[Journey]:
+    """Someone whose browser runs no JavaScript (old, locked down, or a script that failed to load)."""
+    session = Journey(browser, live_server.url, javascript=False)
     yield session
     session.close()
 

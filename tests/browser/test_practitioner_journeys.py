@@ -188,3 +188,20 @@ def test_a_shielded_child_and_breaking_the_glass(journey, another_journey, tmp_p
     another_journey.check("unshield")
     another_journey.page.get_by_role("button", name="Lift the shield").click()
     assert "Elm Primary" in another_journey.page.content()
+
+
+def test_finding_a_child_works_without_javascript(journey_without_javascript, tmp_path):
+    journey = journey_without_javascript
+    a_child_with_a_school_and_a_carer(tmp_path)
+    journey.sign_in(user(Role.PRACTITIONER))
+    assert "js-enabled" not in (journey.page.get_attribute("body", "class") or "")
+    journey.goto("/search")
+    journey.page.get_by_text("Search by NHS number or unique pupil number").click()  # <details> opens by itself
+    assert journey.page.get_by_label("NHS number").is_visible()
+    search_for_amelia(journey)
+    journey.page.get_by_role("link", name="Amelia Rose Okafor").click()
+    journey.page.get_by_role("link", name="Add my involvement").click()
+    journey.page.get_by_label("Children's social care").check()
+    journey.page.get_by_role("button", name="Add my involvement").click()
+    assert "(you)" in journey.page.content()
+    journey.check("child-record-without-javascript")
