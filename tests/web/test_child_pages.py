@@ -182,3 +182,9 @@ def test_too_many_matches_list_none_and_say_what_to_add(client, monkeypatch):
     assert "Too many children match. None are shown." in page and "<table" not in page
     monkeypatch.setattr(queries, "search_children", lambda **kwargs: queries.SearchOutcome(results=[], too_many=False))
     assert "No child matches" in client.post("/search", AMELIA).content.decode()
+
+
+def test_codes_are_said_in_words(client, child):
+    signed_in(client)
+    assert "<td class=\"govuk-table__cell\">Female</td>" in client.post("/search", AMELIA).content.decode()
+    assert ">Female</dd>" in client.get(f"/children/{child.contactpoint_id}").content.decode()
