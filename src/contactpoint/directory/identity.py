@@ -347,7 +347,7 @@ def find_search_candidates(query: CandidateQuery) -> list[SearchCandidate]:
     params.update(
         families=families, family=keys.family, family_dm=keys.family_dm or "-", canons=list(query.given_canons),
         given=keys.given, given_dm=keys.given_dm or "-", swapped=keys.given_as_family,
-        swapped_canons=list(query.swapped_canons),
+        swapped_canons=list(query.swapped_canons), family_initial=keys.family[:1], given_initial=keys.given[:1],
     )
     years = ""
     if query.birth_years is not None:
@@ -372,11 +372,12 @@ def find_search_candidates(query: CandidateQuery) -> list[SearchCandidate]:
             f" AND given_canon = ANY(%(canons)s){years}",
             "SELECT child_id FROM directory_searchname WHERE family_dm = %(family_dm)s"
             f" AND given_dm = %(given_dm)s{years}",
-            # mistyped family name, right given name
-            f"SELECT child_id FROM directory_searchname WHERE given_canon = ANY(%(canons)s){years}"
-            " AND similarity(family, %(family)s) >= 0.2",
-            # right family name, mistyped given name
-            f"SELECT child_id FROM directory_searchname WHERE family = ANY(%(families)s){years}"
+            # mistyped family name (but not its first letter), right given name
+            "SELECT child_id FROM directory_searchname WHERE given_canon = ANY(%(canons)s)"
+            f" AND left(family, 1) = %(family_initial)s{years} AND similarity(family, %(family)s) >= 0.2",
+            # right family name, mistyped given name (but not its first letter)
+            "SELECT child_id FROM directory_searchname WHERE family = ANY(%(families)s)"
+            f" AND left(given, 1) = %(given_initial)s{years}"
             " AND (given_dm = %(given_dm)s OR similarity(given, %(given)s) >= 0.3)",
             # given and family names swapped
             "SELECT child_id FROM directory_searchname WHERE family = %(swapped)s"
@@ -405,11 +406,12 @@ def find_search_candidates(query: CandidateQuery) -> list[SearchCandidate]:
         WITH cand AS ({union})
         SELECT c.id, c.contactpoint_id, c.sex, c.date_of_birth, c.is_shielded, c.local_authority_id,
                c.nhs_number, c.upn,
-               (SELECT json_agg(json_build_array(s.is_current, s.family, s.family_dm, s.given, s.given_all,
-                                                 s.given_dm, s.given_canon))
-                FROM directory_searchname s WHERE s.child_id = c.id),
-               (SELECT json_agg(json_build_array(a.postcode, a.is_current))
-                FROM directory_childaddress a WHERE a.child_id = c.id AND a.postcode <> '')
+               json_build_array(
+                   (SELECT json_agg(json_build_array(s.is_current, s.family, s.family_dm, s.given, s.given_all,
+                                                     s.given_dm, s.given_canon))
+                    FROM directory_searchname s WHERE s.child_id = c.id),
+                   (SELECT json_agg(json_build_array(a.postcode, a.is_current))
+                    FROM directory_childaddress a WHERE a.child_id = c.id AND a.postcode <> ''))
         FROM cand JOIN directory_child c ON c.id = cand.child_id
         WHERE c.status = 'active'{scope}
     """
@@ -426,8 +428,8 @@ def find_search_candidates(query: CandidateQuery) -> list[SearchCandidate]:
             local_authority_id=row[5],
             nhs_number=row[6],
             upn=row[7],
-            names=tuple(IndexedName(*name) for name in (row[8] or ())),
-            postcodes=tuple((postcode, bool(current)) for postcode, current in (row[9] or ())),
+            names=tuple(IndexedName(*name) for name in (row[8][0] or ())),
+            postcodes=tuple((postcode, bool(current)) for postcode, current in (row[8][1] or ())),
         )
         for row in rows
     ]

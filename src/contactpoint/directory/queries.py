@@ -203,15 +203,25 @@ class ChildRecord:
     withheld: list[str] = field(default_factory=list)
 
 
-def _get_child(contactpoint_id: str) -> Child:
+def _get_child(contactpoint_id: str, *, archived_for: Any = None) -> Child:
+    """An active child; or an archived one when ``archived_for`` (a user) is the directory team of its area.
+
+    Archived children (retention: adults, kept for the archive period) are invisible to everyone else,
+    indistinguishable from children the directory never held.
+    """
     identifier = normalise_contactpoint_id(contactpoint_id)
     if not is_valid_contactpoint_id(identifier):
         raise ChildNotFound("not a valid ContactPoint identifier (12 characters, e.g. K7QM-3XZD-9F2C)")
+    statuses = [Child.Status.ACTIVE] + ([Child.Status.ARCHIVED] if archived_for is not None else [])
     child = (
         Child.objects.select_related("local_authority")
-        .filter(contactpoint_id=identifier, status=Child.Status.ACTIVE)
+        .filter(contactpoint_id=identifier, status__in=statuses)
         .first()
     )
+    if child is not None and child.status == Child.Status.ARCHIVED and not policy.can(
+        archived_for, Permission.DIRECTORY_ARCHIVED_VIEW, local_authority_id=child.local_authority_id
+    ):
+        child = None
     if child is None:
         raise ChildNotFound("no child with this ContactPoint identifier")
     return child
@@ -288,7 +298,7 @@ def get_child_record(
     policy.require(user, Permission.DIRECTORY_CHILD_VIEW, requester=requester, reason=reason)
     today = today or timezone.localdate()
     with transaction.atomic():
-        child = _get_child(contactpoint_id)
+        child = _get_child(contactpoint_id, archived_for=user)
         withhold, decision = _details_decision(user, child, requester=requester, reason=reason)
         who = identity.read_identity(child)
         former = [(given, family) for kind, given, family in identity.read_names(child.pk) if kind == "former"]
@@ -341,7 +351,7 @@ def list_involvements(
     policy.require(user, Permission.DIRECTORY_CHILD_VIEW, requester=requester, reason=reason)
     today = today or timezone.localdate()
     with transaction.atomic():
-        child = _get_child(contactpoint_id)
+        child = _get_child(contactpoint_id, archived_for=user)
         withhold, decision = _details_decision(user, child, requester=requester, reason=reason)
         views = _involvements(child, user=user, withhold_contact=withhold, today=today)
         common = {"children": [child.contactpoint_id], "requester": requester, "reason": reason,

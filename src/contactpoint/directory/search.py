@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jellyfish
 
@@ -214,6 +215,7 @@ def parse_criteria(criteria: SearchCriteria, *, today: datetime.date | None = No
 # Scoring ---------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)  # pure; common names recur across candidates and searches
 def _string_score(typed: str, indexed: str, typed_dm: str, indexed_dm: str) -> float:
     """How well one folded name agrees with another: exact, phonetic, one or two typos, or a near miss."""
     if not typed or not indexed:
