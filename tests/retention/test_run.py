@@ -21,7 +21,7 @@ from contactpoint.feeds.models import SourceRecord
 from contactpoint.retention.models import Archival
 from contactpoint.retention.rules import years_before
 from contactpoint.retention.services import run_retention
-from directory.builders import user
+from directory.builders import OTHER_AREA, user
 
 from .builders import TODAY, born, children
 
@@ -128,3 +128,13 @@ def test_practitioners_no_longer_find_or_see_an_archived_child(population: dict[
     assert outcome.results == []
     with pytest.raises(ChildNotFound):
         queries.get_child_record(user=practitioner, contactpoint_id=adult.contactpoint_id)
+
+
+def test_the_directory_team_of_the_area_still_sees_an_archived_child(population: dict[str, Child]) -> None:
+    run_retention(today=TODAY)
+    adult = population["adult"]
+    record = queries.get_child_record(user=user(Role.DIRECTORY_TEAM), contactpoint_id=adult.contactpoint_id)
+    assert record.contactpoint_id == adult.contactpoint_id
+    with pytest.raises(ChildNotFound):
+        queries.get_child_record(user=user(Role.DIRECTORY_TEAM, area_code=OTHER_AREA),
+                                 contactpoint_id=adult.contactpoint_id)

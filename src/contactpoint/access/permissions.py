@@ -22,6 +22,7 @@ class Permission(StrEnum):
     ALERTS_ALERT_VIEW = "alerts:alert:view"
     AUDIT_EVENT_VIEW = "audit:event:view"
     AUDIT_TRAIL_VERIFY = "audit:trail:verify"
+    DIRECTORY_ARCHIVED_VIEW = "directory:archived:view"
     DIRECTORY_CHILD_SEARCH = "directory:child:search"
     DIRECTORY_CHILD_SHIELD = "directory:child:shield"
     DIRECTORY_CHILD_VIEW = "directory:child:view"
@@ -55,6 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ACCESS_USER_VIEW,
             P.ALERTS_ALERT_ACKNOWLEDGE,
             P.ALERTS_ALERT_VIEW,
+            P.DIRECTORY_ARCHIVED_VIEW,
             P.DIRECTORY_CHILD_SEARCH,
             P.DIRECTORY_CHILD_SHIELD,
             P.DIRECTORY_CHILD_VIEW,
