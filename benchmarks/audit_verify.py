@@ -100,7 +100,7 @@ def _backend_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def verify_only() -> None:
+def verify_only(workers: int | None) -> None:
     from django.db import connection
 
     from contactpoint.audit.integrity import verify_log
@@ -112,9 +112,10 @@ def verify_only() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
-    result = verify_log(seal_afterwards=False)
+    result = verify_log(seal_afterwards=False, workers=workers)
     elapsed = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # verifying worker processes, if any
     backend_after = _backend_cpu_seconds(backend)
     print(
         json.dumps(
@@ -123,6 +124,7 @@ def verify_only() -> None:
                 "events": result.events,
                 "seconds": elapsed,
                 "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
+                "worker_cpu_seconds": workers.ru_utime + workers.ru_stime,
                 "database_cpu_seconds": (
                     backend_after - backend_before if backend_before is not None and backend_after is not None else None
                 ),
@@ -140,13 +142,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
     parser.add_argument("--runs", type=int, default=3, help="how many times to time verify")
     parser.add_argument("--reuse", action="store_true", help="time verify on a database kept with --keep")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="verifying processes (default: verify's own choice; 1: serial)"
+    )
     parser.add_argument("--verify-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database", default=BENCH_DATABASE, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.verify_only:  # also handy by hand on a database kept with --keep
         _setup_django(args.database)
-        verify_only()
+        verify_only(args.workers)
         return
 
     _setup_django(args.database)
@@ -154,7 +159,7 @@ def main() -> None:
 
     # The test-database machinery creates and migrates a scratch database and drops it afterwards.
     connection.settings_dict["TEST"]["NAME"] = args.database
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.reuse)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.reuse, serialize=False)
     try:
         if args.reuse:
             figures = {"insert_s": float("nan"), "seal_s": float("nan"), "checkpoint_s": float("nan")}
@@ -165,7 +170,8 @@ def main() -> None:
         runs = []
         for _ in range(args.runs):
             completed = subprocess.run(
-                [sys.executable, __file__, "--verify-only", "--database", args.database],
+                [sys.executable, __file__, "--verify-only", "--database", args.database]
+                + ([] if args.workers is None else ["--workers", str(args.workers)]),
                 check=True,
                 capture_output=True,
                 text=True,
@@ -182,8 +188,9 @@ def main() -> None:
             database_cpu = outcome["database_cpu_seconds"]
             print(
                 f"verify run {number}:     {outcome['seconds']:.1f} s wall "
-                f"({args.events / outcome['seconds']:,.0f} events/s); CPU: verifier {outcome['cpu_seconds']:.1f} s, "
-                f"database {'n/a' if database_cpu is None else f'{database_cpu:.1f} s'}; "
+                f"({args.events / outcome['seconds']:,.0f} events/s); CPU: verifier {outcome['cpu_seconds']:.1f} s "
+                f"+ workers {outcome['worker_cpu_seconds']:.1f} s, verifier's own database connection "
+                f"{'n/a' if database_cpu is None else f'{database_cpu:.1f} s'}; "
                 f"peak RSS {outcome['peak_mib']:.0f} MiB; "
                 f"load average {outcome['load_average'][0]:.1f}"
             )
