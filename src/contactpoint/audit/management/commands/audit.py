@@ -59,6 +59,9 @@ class Command(BaseCommand):
             help="an exported checkpoint the log must still match (repeatable)",
         )
         verify.add_argument("--no-seal", action="store_true", help="do not seal pending events afterwards")
+        verify.add_argument(
+            "--workers", type=int, metavar="N", help="processes for a long log (default: one per CPU, at most 4)"
+        )
         seal = commands.add_parser("seal", help="seal pending events into the log (for a periodic job)")
         seal.add_argument(
             "--full", action="store_true", help="look for pending events in the whole log, not the last day"
@@ -88,7 +91,7 @@ class Command(BaseCommand):
 
     def _verify(self, options: dict[str, Any]) -> None:
         exported = [ExportedCheckpoint.from_file(path) for path in options["checkpoint"]]
-        result = verify_log(exported=exported, seal_afterwards=not options["no_seal"])
+        result = verify_log(exported=exported, seal_afterwards=not options["no_seal"], workers=options["workers"])
         if not result.ok:
             raise CommandError(result.summary(), returncode=1)
         self.stdout.write(result.summary())
