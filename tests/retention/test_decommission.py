@@ -1,0 +1,92 @@
+"""``contactpoint decommission``: everything personal goes, the audit trail stays and verifies; a signed certificate."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from contactpoint.access.models import Role, User
+from contactpoint.audit.integrity import verify_log
+from contactpoint.audit.keys import load_signing_key
+from contactpoint.audit.models import AuditEvent
+from contactpoint.audit.tags import AuditAction
+from contactpoint.directory.models import Child, Forename
+from contactpoint.feeds.models import SourceRecord, SourceSystem
+from contactpoint.retention import keys
+from contactpoint.retention.decommission import tables_to_destroy, verify_certificate
+from directory.builders import child_row, load_children, user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def populated(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> Path:
+    settings.HOME = tmp_path
+    monkeypatch.delenv(keys.MASTER_KEY_VARIABLE, raising=False)
+    children = load_children(tmp_path, [child_row("A1"), child_row("B1", given_names="Ian", family_name="Brook",
+                                                                    date_of_birth="2012-02-02")])
+    for child in children.values():
+        keys.create_child_key(child_pk=child.pk)  # makes the master key file in tmp_path
+    user(Role.DIRECTORY_TEAM)
+    assert keys.master_key_path().exists()
+    return tmp_path
+
+
+def decommission(*args: str) -> str:
+    out = io.StringIO()
+    call_command("decommission", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_without_confirm_nothing_is_destroyed(populated: Path) -> None:
+    with pytest.raises(CommandError, match="--confirm"):
+        decommission("--by", "Chief Information Officer", "--out", str(populated / "c.json"))
+    assert Child.objects.count() == 2 and not (populated / "c.json").exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # compaction (VACUUM) runs outside a transaction
+def test_everything_personal_is_destroyed_and_certified(populated: Path) -> None:
+    certificate_file = populated / "certificate.json"
+    text = decommission("--confirm", "--by", "Chief Information Officer", "--out", str(certificate_file))
+
+    assert not Child.objects.exists() and not SourceRecord.objects.exists() and not User.objects.exists()
+    assert keys.count_keys() == 0 and not keys.master_key_path().exists()
+    assert SourceSystem.objects.exists() and Forename.objects.exists()  # reference data stays
+    assert AuditEvent.objects.filter(action=AuditAction.RETENTION_DECOMMISSION).exists()
+    assert verify_log().ok
+    document = json.loads(certificate_file.read_text())
+    payload = document["certificate"]
+    assert payload["by"] == "Chief Information Officer"
+    assert payload["destroyed_rows"]["directory_child"] == 2
+    assert payload["destroyed_rows"]["retention_childkey"] == 2
+    assert payload["destroyed_rows"]["access_user"] >= 1
+    assert {c["check"]: c["passed"] for c in payload["checks"]} == {
+        "every destroyed table is empty": True, "key store empty": True, "audit trail verified": True,
+    }
+    assert verify_certificate(document, load_signing_key().public_key_raw)
+    assert payload["compaction"]["checkpoint"] or payload["compaction"]["skipped"]
+    assert "destroyed" in text and "signed certificate written" in text
+
+
+def test_a_tampered_certificate_does_not_verify(populated: Path) -> None:
+    certificate_file = populated / "certificate.json"
+    decommission("--confirm", "--by", "CIO", "--out", str(certificate_file))
+    document = json.loads(certificate_file.read_text())
+    document["certificate"]["destroyed_rows"]["directory_child"] = 1
+    assert not verify_certificate(document)
+    document = json.loads(certificate_file.read_text())
+    document["signature"] = base64.b64encode(b"\0" * 64).decode()
+    assert not verify_certificate(document)
+
+
+def test_the_audit_trail_is_never_among_the_destroyed_tables() -> None:
+    tables = tables_to_destroy()
+    assert not any(t.startswith("audit_") for t in tables)
+    assert {"directory_child", "feeds_sourcerecord", "access_user", "otp_totp_totpdevice",
+            "retention_childkey"} <= set(tables)
