@@ -29,7 +29,7 @@ def pairs(counter):
 @pytest.fixture
 def loaded(tmp_path):
     feeds = tmp_path / "feeds"
-    generate(420, 20261125, feeds)
+    generate(150, 20261125, feeds)
     sources = json.loads((feeds / "sources.json").read_text())["sources"]
     for source in sources:
         add_source(code=source["code"], name=source["name"], trust=source["trust_level"], system_actor="test")
@@ -74,11 +74,11 @@ def check_every_link_records_the_model_version_and_score():
 
 def check_retraining_stores_and_activates_a_new_versioned_model():
     default = active_model()
-    trained = train_and_activate(seed=7, system_actor="test")
+    trained = train_and_activate(seed=7, system_actor="test", min_records=200)
     assert trained.version != default.version
     assert trained.is_active and MatchModel.objects.filter(is_active=True).count() == 1
     assert trained.trained_on_records == SourceRecord.objects.filter(retired_at__isnull=True).count()
     # Training is deterministic for a seed.
-    assert train_and_activate(seed=7, system_actor="test").version == trained.version
+    assert train_and_activate(seed=7, system_actor="test", min_records=200).version == trained.version
     # Existing links keep the version that made them.
     assert SourceRecord.objects.filter(link_model_version=default.version).exists()

@@ -177,7 +177,7 @@ def _parse_date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value} is not a real date") from None
+        raise ValueError("is not a real date") from None
 
 
 def validate_row(raw: dict[str, Any], today: datetime.date) -> tuple[dict[str, str], list[tuple[str, str]]]:

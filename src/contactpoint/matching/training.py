@@ -16,7 +16,17 @@ class TrainingError(Exception):
     pass
 
 
-def train_and_activate(*, seed: int, activate: bool = True, actor: Any = None, system_actor: str = "") -> MatchModel:
+MIN_TRAINING_RECORDS = 1000
+
+
+def train_and_activate(
+    *,
+    seed: int,
+    activate: bool = True,
+    actor: Any = None,
+    system_actor: str = "",
+    min_records: int = MIN_TRAINING_RECORDS,
+) -> MatchModel:
     """Train on every current source record, store the model as a new version, optionally activate it.
 
     Existing links keep the model version that made them; only later matching uses the new model.
@@ -26,8 +36,8 @@ def train_and_activate(*, seed: int, activate: bool = True, actor: Any = None, s
     from contactpoint.matching import engine
 
     rows = read_source_identities()
-    if len(rows) < 1000:
-        raise TrainingError(f"only {len(rows)} current source records: too few to train on (need 1,000)")
+    if len(rows) < min_records:
+        raise TrainingError(f"only {len(rows)} current source records: too few to train on (need {min_records:,})")
     settings_json = engine.train_model(pd.DataFrame(rows), seed=seed)
     version = engine.model_version(settings_json)
     with transaction.atomic():
