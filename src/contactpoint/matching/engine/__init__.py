@@ -29,7 +29,7 @@ from .decide import (
 )
 from .features import FEATURE_COLUMNS, INPUT_COLUMNS, prepare_records
 from .model import DEFAULT_PRIOR, default_model, model_version, train_model, validate_model
-from .scoring import explain_pair, score_against, score_within
+from .scoring import explain_pair, score_against, score_within, term_frequency_lookups
 
 __all__ = [
     "AMBIGUITY_MARGIN_BITS",
@@ -48,6 +48,7 @@ __all__ = [
     "prepare_records",
     "score_against",
     "score_within",
+    "term_frequency_lookups",
     "train_model",
     "validate_model",
 ]

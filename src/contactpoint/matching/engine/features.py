@@ -55,6 +55,7 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "forename_canonical",
     "forename_canonicals",
     "given_name_tokens",
+    "given_name_count",
     "forename_dm",
     "forename_dm_alt",
     "family_name",
@@ -133,6 +134,11 @@ _ADDRESS_ABBREVIATIONS: tuple[tuple[str, str], ...] = (
     ("PK", "PARK"),
     ("HSE", "HOUSE"),
     ("FLT", "FLAT"),
+)
+
+# Spellings of Muhammad used as a first given name ahead of the name a boy is called by.
+_PREFIX_NAMES = frozenset(
+    {"MUHAMMAD", "MUHAMMED", "MUHAMAD", "MOHAMMED", "MOHAMMAD", "MOHAMED", "MOHAMAD", "MOHAMMAED", "MOHD", "MD"}
 )
 
 _POSTCODE_RE = r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"
@@ -239,6 +245,25 @@ def _dm(name: str | None) -> tuple[str | None, str | None]:
     return primary, alternate
 
 
+def _called_name(whole_words: pa.Array, given_count: pa.Array) -> pa.Array:
+    """The forename to compare: the first given name, except after a Muhammad prefix.
+
+    Boys are very often registered as MUHAMMAD (or a spelling of it) followed by the name they are
+    called, and sources differ on whether they keep the prefix. Comparing the called name makes
+    "MUHAMMAD HAMZA" equal to "HAMZA", and keeps twins "MUHAMMAD HAMZA" and "MUHAMMAD LOUIE" apart.
+    A lone MUHAMMAD stays the forename (and is still among the other record's given names).
+    """
+    first = pc.list_element(whole_words, 0)
+    prefixed = pc.and_(
+        pc.fill_null(pc.is_in(first, value_set=pa.array(sorted(_PREFIX_NAMES))), False),
+        pc.fill_null(pc.greater_equal(given_count, 2), False),
+    )
+    if not pc.any(prefixed).as_py():
+        return first
+    second = pc.list_element(pc.filter(whole_words, prefixed), 1)
+    return pc.replace_with_mask(first, prefixed, second)
+
+
 def _forename_codes(forename: str) -> tuple[str | None, str | None]:
     """Double metaphone primary and alternate of a forename."""
     return _dm(forename)
@@ -310,8 +335,8 @@ def _nhs_numbers(arr: pa.Array) -> pa.Array:
     candidates = pc.filter(digits, well_formed).to_pylist()
     valid = np.zeros(len(candidates), dtype=bool)
     if candidates:
-        matrix = np.frombuffer("".join(candidates).encode("ascii"), dtype=np.uint8).reshape(-1, 10)
-        matrix = matrix.astype(np.int64) - ord("0")
+        raw = np.frombuffer("".join(candidates).encode("ascii"), dtype=np.uint8)
+        matrix = raw.reshape(-1, 10).astype(np.int64) - ord("0")
         remainder = (matrix[:, :9] @ _NHS_WEIGHTS) % 11
         check = (11 - remainder) % 11
         # A check value of 10 means no valid number has this stem.
@@ -402,7 +427,8 @@ def prepare_records(df: pd.DataFrame) -> pd.DataFrame:
     whole_words = pc.split_pattern(pc.replace_substring(given, "-", ""), " ")
     parts = pc.split_pattern_regex(given, r"[ \-]+")
     tokens = _concat_lists([whole_words, parts])
-    forename = pc.list_element(whole_words, 0)
+    given_count = pc.cast(pc.list_value_length(whole_words), pa.int8())
+    forename = _called_name(whole_words, given_count)
     initial = pc.utf8_slice_codeunits(forename, 0, 1)
     fn_dm, fn_dm_alt = _map_distinct(forename, _forename_codes, [pa.string(), pa.string()])
     sex_clean = pc.utf8_slice_codeunits(pc.utf8_upper(column("sex")), 0, 1)
@@ -421,6 +447,7 @@ def prepare_records(df: pd.DataFrame) -> pd.DataFrame:
         forename_canonical=_arrow_series(canonical, index),
         forename_canonicals=_arrow_series(canonicals, index),
         given_name_tokens=_arrow_series(tokens, index),
+        given_name_count=_arrow_series(given_count, index),
         forename_dm=_arrow_series(fn_dm, index),
         forename_dm_alt=_arrow_series(fn_dm_alt, index),
     )

@@ -14,6 +14,9 @@ The comparisons are written as explicit SQL levels over the columns made by
 :func:`.features.prepare_records`, so the model JSON is self-contained and the levels are exactly the
 ones reviewers see in :func:`.scoring.explain_pair`.
 
+Exact forename and surname agreement is term-frequency adjusted (a common name counts for less; see
+:data:`TF_MAX_BOOST`); name frequencies are counted by :mod:`.scoring` over the records being scored.
+
 Every record from every source is deduplicated together (``link_type="dedupe_only"``): the source
 is just a column, because two records from the same source can be the same child (a child who moved
 school appears twice in the census) and records from different sources can be different children.
@@ -24,7 +27,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -48,8 +50,15 @@ DEFAULT_PRIOR = 1e-6
 _IDENTIFIER_SAFETY_MARGIN_BITS = 1.0
 _IDENTIFIER_COMPARISONS = ("nhs_number", "upn")
 
-_logger = logging.getLogger(__name__)
-
+#: Exact forename and surname agreement is weighed by how common the name is (Splink's term-frequency
+#: adjustment): two records that are both MUHAMMAD KHAN agree on less than two that are both
+#: PERPETUA SCHOFIELD. Common names get the full penalty, but a rare name gains at most a factor of
+#: TF_MAX_BOOST over the average, because in a partly loaded directory "rare" may just mean
+#: "not loaded yet".
+TF_MAX_BOOST = 4.0
+#: Name frequencies are smoothed towards the model's average as if this many extra records had the
+#: average distribution, so a small batch (or an empty directory) scores with the average u.
+TF_PSEUDO_RECORDS = 20_000
 
 @dataclass(frozen=True)
 class Level:
@@ -59,6 +68,7 @@ class Level:
     sql: str
     m: float
     u: float
+    tf_column: str | None = None  # term-frequency adjusted: a common name agrees for less
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,7 @@ COMPARISONS: tuple[ComparisonSpec, ...] = (
         description="First forename",
         null_sql="forename_l IS NULL OR forename_r IS NULL",
         levels=(
-            Level("Exact match", "forename_l = forename_r", 0.88, 0.012),
+            Level("Exact match", "forename_l = forename_r", 0.88, 0.012, tf_column="forename"),
             Level(
                 "Nickname or variant of the same name",
                 "list_has_any(forename_canonicals_l, forename_canonicals_r)",
@@ -114,9 +124,15 @@ COMPARISONS: tuple[ComparisonSpec, ...] = (
                 0.015,
                 0.002,
             ),
+            # Known by a middle name (MUHAMMAD EHSAN / EHSAN) or names swapped. When both records
+            # carry several given names both forenames must appear in the other, so that twins
+            # ZAHRA HAWA and MARIAM ZAHRA do not count as one name.
             Level(
                 "Forename is another of the other record's given names",
-                "list_contains(given_name_tokens_r, forename_l) OR list_contains(given_name_tokens_l, forename_r)",
+                "(list_contains(given_name_tokens_r, forename_l)"
+                " AND (given_name_count_l = 1 OR list_contains(given_name_tokens_l, forename_r)))"
+                " OR (list_contains(given_name_tokens_l, forename_r)"
+                " AND (given_name_count_r = 1 OR list_contains(given_name_tokens_r, forename_l)))",
                 0.01,
                 0.0008,
             ),
@@ -143,7 +159,7 @@ COMPARISONS: tuple[ComparisonSpec, ...] = (
         description="Family name, with hyphenated parts and former family names",
         null_sql="family_name_l IS NULL OR family_name_r IS NULL",
         levels=(
-            Level("Exact match", "family_name_l = family_name_r", 0.85, 0.003),
+            Level("Exact match", "family_name_l = family_name_r", 0.85, 0.003, tf_column="family_name"),
             Level(
                 "Shares a surname part or a former surname",
                 "list_has_any(surnames_all_l, surnames_all_r)",
@@ -243,9 +259,10 @@ COMPARISONS: tuple[ComparisonSpec, ...] = (
         null_sql="nhs_number_l IS NULL OR nhs_number_r IS NULL",
         levels=(
             # u is not the chance of a coincidence (nil) but of a wrong number on a record; it keeps
-            # the Bayes factor (2^10.8) below the penalty for a different forename and date of birth.
-            Level("Same NHS number", "nhs_number_l = nhs_number_r", 0.9, 0.0005),
-            _else("Different NHS number", 0.1, 0.9995),
+            # the Bayes factor (2^12.9) below the penalty for a different forename and date of birth
+            # (2^14.1), so a number shared with a sibling cannot link two children by itself.
+            Level("Same NHS number", "nhs_number_l = nhs_number_r", 0.9, 0.00012),
+            _else("Different NHS number", 0.1, 0.99988),
         ),
         fixed=True,
     ),
@@ -254,27 +271,40 @@ COMPARISONS: tuple[ComparisonSpec, ...] = (
         description="Unique pupil number",
         null_sql="upn_l IS NULL OR upn_r IS NULL",
         levels=(
-            Level("Same UPN", "upn_l = upn_r", 0.85, 0.0005),
-            _else("Different UPN", 0.15, 0.9995),
+            Level("Same UPN", "upn_l = upn_r", 0.95, 0.00012),
+            # A temporary UPN (last character a letter) is replaced by a permanent one, so only two
+            # different permanent UPNs say "two pupils".
+            Level(
+                "Different permanent UPNs",
+                "regexp_matches(upn_l, '[0-9]$') AND regexp_matches(upn_r, '[0-9]$')",
+                0.02,
+                0.95,
+            ),
+            _else("Different UPN, one temporary", 0.03, 0.04988),
         ),
         fixed=True,
     ),
 )
 
-#: Candidate pairs are those agreeing on at least one of these (each pair is scored once).
-#: Every rule is an equi-join, so DuckDB hashes rather than loops, and none has blocks large enough to
-#: dominate at a million records: date of birth alone would give ~75 million pairs, so it is always
-#: paired with a name code; the name-only rules catch date-of-birth errors.
+#: Candidate pairs are those agreeing on at least one of these (each pair is scored once). Every rule
+#: is an equi-join, so DuckDB hashes rather than loops. Sized on a dense synthetic million records (one
+#: local authority, so far more crowded than a national directory of the same size): date of birth
+#: alone would give ~75 million pairs and surname code + birth year ~27 million, so each rule pairs a
+#: date part with a name code or a place; together they give ~11 million before de-duplication.
+#: Coverage of the usual errors: any name error (rules 3-5), surname change (3, 5, 8), day/month
+#: slips and transposition (6), a wrong year (7), any date error at the same address (9).
 BLOCKING_RULES: tuple[str, ...] = (
     "l.nhs_number = r.nhs_number",
     "l.upn = r.upn",
     "l.dob = r.dob AND l.forename_dm = r.forename_dm",
     "l.dob = r.dob AND l.family_dm = r.family_dm",
     "l.dob = r.dob AND l.postcode_sector = r.postcode_sector",
-    "l.family_soundex = r.family_soundex AND l.dob_year = r.dob_year AND l.forename_initial = r.forename_initial",
-    "l.forename_canonical = r.forename_canonical AND l.family_name = r.family_name",
+    "l.forename_canonical = r.forename_canonical AND l.family_dm = r.family_dm AND l.dob_year = r.dob_year",
+    "l.forename_canonical = r.forename_canonical AND l.family_dm = r.family_dm"
+    " AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day",
     "l.forename_canonical = r.forename_canonical AND l.dob_year = r.dob_year"
-    " AND l.postcode_district = r.postcode_district",
+    " AND l.postcode_sector = r.postcode_sector",
+    "l.address_line_1 = r.address_line_1 AND l.postcode = r.postcode AND l.forename_initial = r.forename_initial",
 )
 
 # EM needs pairs that are mostly, but not only, matches. Each rule leaves some comparisons free.
@@ -303,16 +333,21 @@ def _comparison_dict(spec: ComparisonSpec) -> dict[str, Any]:
         {"sql_condition": spec.null_sql, "label_for_charts": "Missing on either record", "is_null_level": True}
     ]
     for level in spec.levels:
-        levels.append(
-            {
-                "sql_condition": level.sql,
-                "label_for_charts": level.label,
-                "m_probability": level.m,
-                "u_probability": level.u,
-                "fix_m_probability": spec.fixed,
-                "fix_u_probability": spec.fixed,
-            }
-        )
+        entry: dict[str, Any] = {
+            "sql_condition": level.sql,
+            "label_for_charts": level.label,
+            "m_probability": level.m,
+            "u_probability": level.u,
+            "fix_m_probability": spec.fixed,
+            "fix_u_probability": spec.fixed,
+        }
+        if level.tf_column is not None:
+            entry.update(
+                tf_adjustment_column=level.tf_column,
+                tf_adjustment_weight=1.0,
+                tf_minimum_u_value=_round_sig(level.u / TF_MAX_BOOST),
+            )
+        levels.append(entry)
     return {
         "output_column_name": spec.name,
         "comparison_description": spec.description,
@@ -429,6 +464,16 @@ def _cap_identifier_weights(settings: dict[str, Any]) -> None:
                 level["u_probability"] = level["m_probability"] / 2**budget
 
 
+def term_frequency_columns(model: dict[str, Any]) -> dict[str, float]:
+    """``{column: average u of its exact-match level}`` for the term-frequency adjusted columns."""
+    result: dict[str, float] = {}
+    for comparison in model["splink"]["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("tf_adjustment_column"):
+                result[level["tf_adjustment_column"]] = float(level["u_probability"])
+    return result
+
+
 def train_model(
     records_df: pd.DataFrame,
     seed: int = 1,
@@ -450,23 +495,21 @@ def train_model(
     Deterministic for a given ``seed`` and input: sampling is hash-based, DuckDB runs single-threaded
     here, and parameters are rounded to 6 significant digits.
     """
-    from splink import Linker
-
-    from .scoring import ensure_features, open_duckdb
+    from .scoring import build_linker, ensure_features, open_duckdb
 
     features = ensure_features(records_df)
     if len(features) < 2:
         raise ValueError("need at least two records to train")
     settings = _splink_settings()
-    con, db_api, sdf = open_duckdb(features, threads=1)
+    con, db_api, sdf = open_duckdb(features, {"splink": settings}, threads=1)
     try:
-        linker = Linker(sdf, settings, log_level=logging.WARNING)
+        linker = build_linker(sdf, db_api, {"splink": settings}, settings, [features])
         estimated_prior: float | None
         try:
             linker.training.estimate_probability_two_random_records_match(
                 list(_DETERMINISTIC_RULES), recall=_DETERMINISTIC_RECALL
             )
-            estimated_prior = float(linker._settings_obj._probability_two_random_records_match)
+            estimated_prior = float(linker.misc.save_model_to_json()["probability_two_random_records_match"])
         except ValueError:
             # Too few records for the counting estimate to be consistent; keep the default.
             estimated_prior = None
@@ -494,10 +537,14 @@ def train_model(
                 value = theirs.get(key)
                 if value is not None and value > 0:
                     ours[key] = _round_sig(float(value))
+    for comparison in splink_settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if "tf_minimum_u_value" in level:
+                level["tf_minimum_u_value"] = level["u_probability"] / TF_MAX_BOOST
     _cap_identifier_weights(splink_settings)
     for comparison in splink_settings["comparisons"]:
         for level in comparison["comparison_levels"]:
-            for key in ("m_probability", "u_probability"):
+            for key in ("m_probability", "u_probability", "tf_minimum_u_value"):
                 if key in level:
                     level[key] = _round_sig(level[key])
     provenance = {

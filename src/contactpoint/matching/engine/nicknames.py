@@ -111,7 +111,9 @@ NICKNAME_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("JESSICA", "F", ("JESS", "JESSIE", "JESSY")),
     ("VICTORIA", "F", ("VICKY", "VICKIE", "TORI", "TORY")),
     ("ELEANOR", "F", ("NELL", "NELLIE", "ELLIE", "NORA", "NORAH", "ELINOR", "ELEANORE", "ELENOR")),
-    ("ISABEL", "F", ("IZZY", "IZZIE", "ISSY", "ISSIE", "ISABELLE", "ISOBEL", "ISOBELLE", "ISABELL", "ISABELLA", "BELLA")),
+    ("ISABEL", "F", (
+        "IZZY", "IZZIE", "ISSY", "ISSIE", "ISABELLE", "ISOBEL", "ISOBELLE", "ISABELL", "ISABELLA", "BELLA",
+    )),
     ("OLIVIA", "F", ("LIV", "LIVVY", "LIVVIE", "OLLIE")),
     ("JENNIFER", "F", ("JEN", "JENNY", "JENNIE")),
     ("SUSAN", "F", ("SUE", "SUSIE", "SUZY", "SUZIE")),

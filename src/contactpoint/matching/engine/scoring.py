@@ -17,17 +17,23 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .features import FEATURE_COLUMNS, prepare_records
-from .model import comparison_levels, default_model, splink_settings_for_scoring
-
-_logger = logging.getLogger(__name__)
+from .model import (
+    TF_PSEUDO_RECORDS,
+    comparison_levels,
+    default_model,
+    splink_settings_for_scoring,
+    term_frequency_columns,
+)
 
 #: DuckDB may use this much memory before spilling to disk; the host has 24 GiB and other work.
 DEFAULT_MEMORY_LIMIT = "8GB"
@@ -46,6 +52,7 @@ def ensure_features(records: pd.DataFrame) -> pd.DataFrame:
 
 def open_duckdb(
     features: pd.DataFrame,
+    model: dict[str, Any],
     *,
     threads: int | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
@@ -62,12 +69,70 @@ def open_duckdb(
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
     db_api = DuckDBAPI(con)
-    sdf = _register(con, db_api, features, table_name)
+    sdf = _register(con, db_api, features, table_name, _columns_used(model))
     return con, db_api, sdf
 
 
-def _register(con: duckdb.DuckDBPyConnection, db_api: Any, features: pd.DataFrame, name: str) -> Any:
-    table = pa.Table.from_pandas(features.loc[:, list(FEATURE_COLUMNS)], preserve_index=False)
+def term_frequency_lookups(frames: list[pd.DataFrame], model: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """Per term-frequency adjusted column, a lookup ``<column>, tf_<column>`` of value frequencies.
+
+    Frequencies are counted over all the frames together (for an incremental load: the existing
+    directory and the new records) and smoothed towards the model's average u as if
+    :data:`.model.TF_PSEUDO_RECORDS` more records followed the average, so a handful of records
+    scores like the average rather than as if every name in it were common.
+    """
+    total = sum(len(f) for f in frames)
+    lookups: dict[str, pd.DataFrame] = {}
+    for column, average_u in term_frequency_columns(model).items():
+        chunks = [pa.array(f[column].array, from_pandas=True).cast(pa.string()) for f in frames if len(f)]
+        values = pa.chunked_array(chunks or [pa.array([], pa.string())], type=pa.string())
+        counts = pc.value_counts(pc.drop_null(values))
+        frequency = (counts.field(1).to_numpy().astype("float64") + TF_PSEUDO_RECORDS * average_u) / (
+            total + TF_PSEUDO_RECORDS
+        )
+        lookups[column] = pd.DataFrame({column: counts.field(0).to_pylist(), f"tf_{column}": frequency})
+    return lookups
+
+
+def build_linker(
+    sdf: Any,
+    db_api: Any,
+    model: dict[str, Any],
+    settings: dict[str, Any],
+    frames: list[pd.DataFrame],
+    term_frequencies: dict[str, pd.DataFrame] | None = None,
+) -> Any:
+    """A Linker over ``sdf`` using ``term_frequencies`` if given, else frequencies counted over
+    ``frames`` (never Splink's own, which would count only one input table)."""
+    from splink import Linker
+
+    linker = Linker(sdf, settings, log_level=logging.WARNING)
+    lookups = term_frequency_lookups(frames, model) if term_frequencies is None else term_frequencies
+    for column, lookup in lookups.items():
+        registered = db_api.register(lookup, table_name=f"contactpoint_tf_{column}")
+        linker.table_management.register_term_frequency_lookup(registered, column)
+    return linker
+
+
+def _columns_used(model: dict[str, Any]) -> list[str]:
+    """The feature columns the model's comparisons and blocking rules read, with the record key.
+
+    Splink carries every input column through its intermediate tables, so the others (town, the
+    source, surname token lists kept for people) would only cost time and memory.
+    """
+    settings = model["splink"]
+    sql = " ".join(
+        [rule["blocking_rule"] for rule in settings["blocking_rules_to_generate_predictions"]]
+        + [lvl["sql_condition"] for c in settings["comparisons"] for lvl in c["comparison_levels"]]
+    )
+    used = [c for c in FEATURE_COLUMNS if re.search(rf"\b(?:{c}_[lr]|[lr]\.{c})\b", sql)]
+    return ["record_key", *(c for c in used if c != "record_key")]
+
+
+def _register(
+    con: duckdb.DuckDBPyConnection, db_api: Any, features: pd.DataFrame, name: str, columns: list[str]
+) -> Any:
+    table = pa.Table.from_pandas(features.loc[:, columns], preserve_index=False)
     con.register(name, table)
     return db_api.register(name)
 
@@ -75,18 +140,17 @@ def _register(con: duckdb.DuckDBPyConnection, db_api: Any, features: pd.DataFram
 def _output_sql(physical_name: str, model: dict[str, Any]) -> str:
     names = [c["output_column_name"] for c in model["splink"]["comparisons"]]
     gammas = ", ".join(f"gamma_{n}" for n in names)
-    # Splink 5 reports per-comparison match weights (log2 Bayes factors); reviewers want factors.
-    factors = ", ".join(f"pow(2.0, mw_{n}) AS bf_{n}" for n in names)
+    # Splink 5 reports per-comparison match weights (log2 Bayes factors), with any term-frequency
+    # adjustment separate; reviewers want one factor per field.
+    tf_names = set(term_frequency_columns(model)) & set(names)
+    factors = ", ".join(
+        f"pow(2.0, mw_{n} + coalesce(mw_tf_adj_{n}, 0)) AS bf_{n}" if n in tf_names else f"pow(2.0, mw_{n}) AS bf_{n}"
+        for n in names
+    )
     return (
         "SELECT record_key_l, record_key_r, match_weight, match_probability, match_key, "  # noqa: S608
         f"{gammas}, {factors} FROM {physical_name} ORDER BY record_key_l, record_key_r"
     )
-
-
-def _linker(sdf: Any, model: dict[str, Any]) -> Any:
-    from splink import Linker
-
-    return Linker(sdf, splink_settings_for_scoring(model), log_level=logging.WARNING)
 
 
 def score_within(
@@ -94,19 +158,24 @@ def score_within(
     model: dict[str, Any] | None = None,
     *,
     min_match_probability: float | None = None,
+    term_frequencies: dict[str, pd.DataFrame] | None = None,
     threads: int | None = None,
 ) -> pd.DataFrame:
     """Score all candidate pairs among ``records_df`` (raw records or prepared features).
 
     ``model`` defaults to :func:`.model.default_model`. Pairs below ``min_match_probability`` are
     dropped inside DuckDB (use it on large runs: most candidate pairs are clear non-matches). Each
-    pair appears once, with ``record_key_l < record_key_r``.
+    pair appears once, with ``record_key_l < record_key_r``. Name frequencies for the exact-name
+    levels are counted over ``records_df`` unless ``term_frequencies`` (from
+    :func:`term_frequency_lookups` over the whole directory) is given.
     """
     model = default_model() if model is None else model
     features = ensure_features(records_df)
-    con, _db_api, sdf = open_duckdb(features, threads=threads)
+    con, db_api, sdf = open_duckdb(features, model, threads=threads)
     try:
-        linker = _linker(sdf, model)
+        linker = build_linker(
+            sdf, db_api, model, splink_settings_for_scoring(model), [features], term_frequencies
+        )
         predictions = linker.inference.predict(
             threshold_match_probability=min_match_probability, warning_mode="never"
         )
@@ -121,6 +190,7 @@ def score_against(
     model: dict[str, Any] | None = None,
     *,
     min_match_probability: float | None = None,
+    term_frequencies: dict[str, pd.DataFrame] | None = None,
     threads: int | None = None,
 ) -> pd.DataFrame:
     """Score new records against existing ones: pairs new x existing only.
@@ -129,16 +199,23 @@ def score_against(
     new records are not included (use :func:`score_within` on the new records for those), nor, by
     construction, pairs among the existing records. Record keys must not be shared between the two
     sets: a re-sent record replaces its old version, so drop the old version from ``existing_df``.
+
+    Name frequencies are counted over new and existing records together. If ``existing_df`` is only
+    a pre-selected set of candidates, names shared with the new records look commoner than they are,
+    which lowers scores (the safe direction, at some cost in recall); pass ``term_frequencies``
+    computed once over the whole directory with :func:`term_frequency_lookups` to avoid that.
     """
     model = default_model() if model is None else model
     new = ensure_features(new_df)
     existing = ensure_features(existing_df)
     if new["record_key"].isin(existing["record_key"]).any():
         raise ValueError("a record key is in both new and existing records")
-    con, db_api, existing_sdf = open_duckdb(existing, threads=threads, table_name="existing_records")
+    con, db_api, existing_sdf = open_duckdb(existing, model, threads=threads, table_name="existing_records")
     try:
-        new_sdf = _register(con, db_api, new, "new_records")
-        linker = _linker(existing_sdf, model)
+        new_sdf = _register(con, db_api, new, "new_records", _columns_used(model))
+        linker = build_linker(
+            existing_sdf, db_api, model, splink_settings_for_scoring(model), [existing, new], term_frequencies
+        )
         predictions = linker.inference.predict_between(
             new_sdf,
             existing_sdf,
