@@ -236,3 +236,11 @@ class AlertActionForm(forms.Form):
         max_length=REASON_MAX,
         error_messages={"required": "Enter what you found and did", "max_length": "At most 500 characters"},
     )
+
+
+class SubjectAccessForm(forms.Form):
+    reason = _reason_field("Enter the subject access request's reference", label="Request reference")
+    format = forms.ChoiceField(
+        choices=[("html", "Readable page (HTML)"), ("json", "Data (JSON)")],
+        error_messages={"required": "Choose a format", "invalid_choice": "Choose HTML or JSON"},
+    )

@@ -3,7 +3,16 @@ contactpoint.access.middleware (PUBLIC_VIEWS)."""
 
 from django.urls import path
 
-from contactpoint.web import alert_pages, audit_pages, child_pages, feed_pages, review_pages, user_pages, views
+from contactpoint.web import (
+    alert_pages,
+    audit_pages,
+    child_pages,
+    feed_pages,
+    review_pages,
+    subject_access_pages,
+    user_pages,
+    views,
+)
 
 urlpatterns = [
     path("", views.start, name="start"),
@@ -22,6 +31,11 @@ urlpatterns = [
     path("children/<str:contactpoint_id>/involvements/add", child_pages.involvement_add, name="involvement-add"),
     path("children/<str:contactpoint_id>/shield", child_pages.child_shield, name="child-shield"),
     path("children/<str:contactpoint_id>/unshield", child_pages.child_unshield, name="child-unshield"),
+    path(
+        "children/<str:contactpoint_id>/subject-access",
+        subject_access_pages.subject_access,
+        name="child-subject-access",
+    ),
     path("involvements/<int:involvement_id>/flags", child_pages.involvement_flags, name="involvement-flags"),
     path("involvements/<int:involvement_id>/end", child_pages.involvement_end, name="involvement-end"),
     # Directory teams: the review queue, corrections and their undo.
