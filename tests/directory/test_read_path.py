@@ -14,8 +14,6 @@ GUARDED_MODELS = {"Child", "Involvement", "Carer", "ChildName", "ChildAddress", 
 ALLOWED: dict[str, str] = {
     "matching/corrections.py": "record linkage: merges and splits children (writes under the matching "
     "review permission; shows nothing)",
-    # To go: the demo loader should call directory.queries.count_active_children() (it only counts).
-    "demo/loader.py": "counts children to decide whether to load the demo; shows no child",
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from tqdm import tqdm
 
-from contactpoint.directory.models import Child
+from contactpoint.directory.queries import count_active_children
 from contactpoint.feeds.models import SourceSystem
 from contactpoint.feeds.services import add_source
 from contactpoint.ingest.pipeline import load_feed
@@ -26,7 +26,7 @@ DEMO_SEED = 2010
 
 def load_demo(*, children: int, out: Any) -> None:
     """On an empty directory: generate and load the demo authority, then create the demo accounts."""
-    if Child.objects.exists():
+    if count_active_children():
         out.write("The directory already holds children: keeping them (delete CONTACTPOINT_HOME to start again).\n")
     else:
         authority, _ = LocalAuthority.objects.get_or_create(
@@ -66,7 +66,7 @@ def load_demo(*, children: int, out: Any) -> None:
                     f"{summary.linked_to_existing} linked, {summary.sent_to_review} to review"
                 )
                 bar.update(1)
-        out.write(f"Directory loaded: {Child.objects.filter(status=Child.Status.ACTIVE).count()} children.\n")
+        out.write(f"Directory loaded: {count_active_children()} children.\n")
     from contactpoint.demo.accounts import ensure_demo_accounts
 
     ensure_demo_accounts(out=out, local_authority_code=DEMO_AUTHORITY_CODE, local_authority_name=DEMO_AUTHORITY_NAME)
