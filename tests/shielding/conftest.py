@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from contactpoint.access.models import Role, User
 from contactpoint.directory.models import Child, Involvement
 from contactpoint.directory.services import shield_child
 from contactpoint.feeds.models import FeedBatch, SourceRecord
+from contactpoint.matching.models import ReviewItem
 from directory.builders import AREA, OTHER_AREA, child_row, load_children, source, user
 
 # What stays visible about a shielded child (and is typed to find it): names, sex, date of birth.
@@ -82,6 +84,7 @@ class Canary:
     involvement_ids: list[int]
     source_record_ids: list[int]
     batch_ids: list[int]
+    review_item_ids: list[int]
 
     @property
     def contactpoint_id(self) -> str:
@@ -89,7 +92,8 @@ class Canary:
 
     def related_ids(self) -> list[int]:
         """Identifiers of everything about the child, to put in URLs that take a number."""
-        return sorted({*self.involvement_ids, *self.source_record_ids, *self.batch_ids, self.child.pk})
+        return sorted({*self.involvement_ids, *self.source_record_ids, *self.batch_ids, *self.review_item_ids,
+                       self.child.pk})
 
 
 def _rows() -> dict[str, list[dict[str, str]]]:
@@ -137,16 +141,26 @@ def canary(tmp_path, own_team) -> Canary:
         children |= {c.pk for c in load_children(tmp_path, rows, source_code=code).values()}
     assert len(children) == 1, "the three sources' records should be one child"
     child = Child.objects.get(pk=children.pop())
+    # A near-duplicate from a fourth source: another child for now, and three uncertain pairs in the review
+    # queue, each showing one of the shielded child's records beside it. (Its own details are not canaries.)
+    source("nhs_demographics", trust=5)
+    load_children(tmp_path, [child_row(
+        "NHS-1", given_names=GIVEN, family_name=FAMILY, date_of_birth=DOB, sex="F",
+        address_line_1="7 Review Row", town="Reviewford", postcode="YX9 5QZ", local_authority=AREA)],
+        source_code="nhs_demographics")
     shield_child(actor=own_team, contactpoint_id=child.contactpoint_id, reason="canary test: at risk if found",
                  review_on=timezone.localdate().replace(year=timezone.localdate().year + 1))
     child.refresh_from_db()
     assert child.is_shielded
     records = SourceRecord.objects.filter(child=child)
+    reviews = ReviewItem.objects.filter(Q(record__child=child) | Q(candidate__child=child))
+    assert reviews.exists(), "the near-duplicate should have put the child's records in the review queue"
     return Canary(
         child=child,
         involvement_ids=list(Involvement.objects.filter(child=child).values_list("pk", flat=True)),
         source_record_ids=list(records.values_list("pk", flat=True)),
         batch_ids=list(FeedBatch.objects.filter(pk__in=records.values("last_batch_id")).values_list("pk", flat=True)),
+        review_item_ids=list(reviews.values_list("pk", flat=True)),
     )
 
 
