@@ -15,7 +15,7 @@ from contactpoint.retention.services import compact_erased_tables, erase_child
 
 from .test_erasure import ERASED, KEPT, load
 
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def database_directory() -> Path:
