@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -116,7 +117,20 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         else:
             # The same words whether the username or the password was wrong.
             error = "Enter a correct username and password"
-    return render(request, "web/sign_in.html", {"form": form, "error": error}, status=200)
+    if not error and request.GET.get("sso") in SSO_REFUSALS:
+        error = SSO_REFUSALS[request.GET["sso"]]
+    # Organisations with their own identity provider sign in there (access/oidc.py).
+    providers = [
+        {"name": name, "label": provider["label"]} for name, provider in settings.CONTACTPOINT_OIDC_PROVIDERS.items()
+    ]
+    return render(request, "web/sign_in.html", {"form": form, "error": error, "providers": providers}, status=200)
+
+
+# What the single sign-on callback's ?sso= outcome means, in words (no detail that helps an attacker).
+SSO_REFUSALS = {
+    "refused": "Single sign-on did not sign you in. Try again, or sign in with your username and password.",
+    "lapsed": "Your access to ContactPoint is not current. Contact your local directory team.",
+}
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
