@@ -243,3 +243,15 @@ def test_an_open_days_alert_gathers_later_evidence(children):
     alert = Alert.objects.get()
     assert sorted(alert.children) == sorted([children["C04"]["id"], children["C05"]["id"]])
     assert AuditEvent.objects.filter(action=AuditAction.ALERT_RAISE).count() == 1
+
+
+def test_the_immediate_check_of_an_ordinary_search_costs_one_query(children, django_assert_num_queries):
+    # It runs inside every search and record view: with no shielded child listed it must only look that up.
+    from contactpoint.alerts.rules import evaluate_immediately
+
+    practitioner = user(Role.PRACTITIONER)
+    search(practitioner, children["C01"], moment(TUESDAY, 10))
+    event = AuditEvent.objects.filter(action=AuditAction.ACCESS_SEARCH).latest("sequence")
+    assert event.children == [children["C01"]["id"]]
+    with django_assert_num_queries(1):
+        assert evaluate_immediately(event) == []

@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db.models import Count
 from django.utils import timezone
@@ -50,20 +51,32 @@ class Finding:
 
 
 class Context:
-    """Lookups shared by the rules in one evaluation: accounts, home postcodes, children's facts."""
+    """Lookups shared by the rules in one evaluation: accounts, home postcodes, children's facts.
 
-    def __init__(self, events: Iterable[AuditEvent]) -> None:
-        events = list(events)
-        names = {e.actor_username for e in events if e.actor_username}
-        self.users = {
-            u.username: u for u in User.objects.select_related("organisation").filter(username__in=names)
-        }
-        self.home_postcodes = {
+    Each is loaded on first use: the immediate evaluation that runs inside every search and record view
+    usually needs only whether a listed child is shielded, and should cost one query, not four.
+    """
+
+    def __init__(self, events: Iterable[AuditEvent], *, with_caseloads: bool = True) -> None:
+        self._events = list(events)
+        self._with_caseloads = with_caseloads
+
+    @cached_property
+    def users(self) -> dict[str, User]:
+        names = {e.actor_username for e in self._events if e.actor_username}
+        return {u.username: u for u in User.objects.select_related("organisation").filter(username__in=names)}
+
+    @cached_property
+    def home_postcodes(self) -> dict[int, str]:
+        return {
             h.user_id: normalise_postcode(h.postcode)
             for h in HomePostcode.objects.filter(user__in=[u.pk for u in self.users.values()])
         }
-        self.facts: dict[str, ChildFactsForAlerting] = children_facts_for_alerting(
-            sorted({c for e in events for c in e.children})
+
+    @cached_property
+    def facts(self) -> dict[str, ChildFactsForAlerting]:
+        return children_facts_for_alerting(
+            sorted({c for e in self._events for c in e.children}), with_caseloads=self._with_caseloads
         )
 
     def team_of(self, user: User | None, fallback: int | None = None) -> int | None:
@@ -119,11 +132,12 @@ def shielded_access(event: AuditEvent, ctx: Context) -> list[Finding]:
     """A shielded child found by a search or opened, by anyone but the child's own directory team."""
     if event.action not in (SEARCH, VIEW):
         return []
-    user = ctx.users.get(event.actor_username)
     findings = []
     for child in event.children:
         facts = ctx.facts.get(child)
-        if facts is None or not facts.is_shielded or _is_own_team(user, event, facts):
+        if facts is None or not facts.is_shielded:
+            continue
+        if _is_own_team(ctx.users.get(event.actor_username), event, facts):
             continue
         how = "opened the record of" if event.action == VIEW else "was shown, in search results,"
         findings.append(Finding(
@@ -392,5 +406,5 @@ def evaluate_immediately(event: AuditEvent) -> list[Finding]:
     """The rules that cannot wait for the scheduled run: break glass and shielded access, for one event."""
     if event.action not in IMMEDIATE_ACTIONS or not event.children or not event.actor_username:
         return []
-    ctx = Context([event])
+    ctx = Context([event], with_caseloads=False)  # neither rule looks at caseloads
     return break_glass(event, ctx) + shielded_access(event, ctx)

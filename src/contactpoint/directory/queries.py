@@ -380,18 +380,24 @@ class ChildFactsForAlerting:
     involved_user_ids: frozenset[int]  # users with an involvement (their caseload), current or past
 
 
-def children_facts_for_alerting(contactpoint_ids: list[str]) -> dict[str, ChildFactsForAlerting]:
-    """Facts about these children (any status) for :mod:`contactpoint.alerts`. System use only: no policy check."""
+def children_facts_for_alerting(
+    contactpoint_ids: list[str], *, with_caseloads: bool = True
+) -> dict[str, ChildFactsForAlerting]:
+    """Facts about these children (any status) for :mod:`contactpoint.alerts`. System use only: no policy check.
+
+    ``with_caseloads=False`` leaves ``involved_user_ids`` empty and saves a query (for rules that ignore it).
+    """
     ids = sorted({normalise_contactpoint_id(i) for i in contactpoint_ids})
     if not ids:
         return {}
     children = {c.pk: c for c in Child.objects.filter(contactpoint_id__in=ids)}
     involved: dict[int, set[int]] = {pk: set() for pk in children}
-    rows = Involvement.objects.filter(child_id__in=list(children)).values_list(
-        "child_id", "practitioner__user_id", "created_by_id"
-    )
-    for child_id, practitioner_user, created_by in rows:
-        involved[child_id].update(u for u in (practitioner_user, created_by) if u is not None)
+    if with_caseloads:
+        rows = Involvement.objects.filter(child_id__in=list(children)).values_list(
+            "child_id", "practitioner__user_id", "created_by_id"
+        )
+        for child_id, practitioner_user, created_by in rows:
+            involved[child_id].update(u for u in (practitioner_user, created_by) if u is not None)
     facts = {}
     for pk, child in children.items():
         who = identity.read_identity(child)
