@@ -457,3 +457,30 @@ def test_zero_children_writes_empty_feeds(tmp_path):
     assert summary.total_records == 0
     header, rows = read_csv(tmp_path / "nhs_demographics.csv")
     assert header == DOCUMENTED_COLUMNS and rows == []
+
+
+def test_a_national_sized_area_still_gets_uniquely_named_schools():
+    # At a million children the plain school names run out; generation must still finish, every
+    # school with a name, URN and establishment number of its own (it once looped for ever).
+    from contactpoint.synth.generator import _Generator
+    from contactpoint.synth.places import AREAS
+
+    generator = _Generator(50, 1, AREAS["E08000025"])
+    schools = generator._build_schools(1500, secondary=False)
+    assert len({school.name for school in schools}) == 1500
+    assert len({school.code for school in schools}) == 1500
+    assert all(2000 <= school.establishment <= 3999 for school in schools)
+
+
+def test_more_children_than_one_authority_can_hold_is_refused(tmp_path):
+    from contactpoint.synth.generator import MAX_CHILDREN
+
+    with pytest.raises(ValueError, match="establishment numbers would run out"):
+        generate(MAX_CHILDREN + 1, 1, tmp_path)
+
+
+def test_the_synth_command_says_why_it_refuses(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="unsupported local authority"):
+        call_command("synth", "--children", "10", "--seed", "1", "--out", str(tmp_path), "--local-authority", "X")

@@ -427,6 +427,14 @@ def _school_year_of_entry(dob: int) -> int:
     return cohort + 5
 
 
+# Collisions in a row before a school's name gets a distinguishing suffix. Small populations never
+# reach it (so their output is unchanged); at a million children the plain names run out.
+_NAME_MISSES_BEFORE_SUFFIX = 200
+# Establishment numbers are four digits within an authority: 2000-3999 for primaries (one per
+# 700 children) and 4000-4999 for secondaries (one per 2,000), which bounds one authority's population.
+MAX_CHILDREN = 2000 * 700
+
+
 class _Generator:
     """Holds the RNG, the area's organisations and the population while feeds are produced."""
 
@@ -573,6 +581,7 @@ class _Generator:
         rng = self.rng
         names: dict[str, None] = {}
         schools: list[_Org] = []
+        misses = 0  # draws in a row that collided with a school already made
         while len(schools) < count:
             hood = self.hood_choice(rng)
             stem = _pick(rng, STREET_STEMS)
@@ -594,8 +603,14 @@ class _Generator:
             name = _pick(rng, options)
             urn = f"{_randint(rng, 100000, 149999)}"
             estab = _randint(rng, 4000, 4999) if secondary else _randint(rng, 2000, 3999)
+            if name in names and misses >= _NAME_MISSES_BEFORE_SUFFIX:
+                # A big population has used every plain name: add a street to it, as
+                # duplicate school names within one authority are told apart in life.
+                name = f"{name}, {stem} Road"
             if name in names or urn in self.urns_used or estab in self.establishments_used:
+                misses += 1
                 continue
+            misses = 0
             names[name] = None
             self.urns_used.add(urn)
             self.establishments_used.add(estab)
@@ -1342,6 +1357,11 @@ def generate(
     """
     if children < 0:
         raise ValueError("children must not be negative")
+    if children > MAX_CHILDREN:
+        raise ValueError(
+            f"at most {MAX_CHILDREN:,} children in one local authority (its schools' establishment "
+            "numbers would run out)"
+        )
     area = AREAS.get(local_authority)
     if area is None:
         supported = ", ".join(f"{code} ({a.name})" for code, a in AREAS.items())

@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 
@@ -30,12 +30,15 @@ class Command(BaseCommand):
                 bar.update(n - done)
                 done = n
 
-            summary = generate(
-                children,
-                int(options["seed"]),
-                Path(str(options["out"])),
-                local_authority=str(options["local_authority"]),
-                progress=advance,
-            )
+            try:
+                summary = generate(
+                    children,
+                    int(options["seed"]),
+                    Path(str(options["out"])),
+                    local_authority=str(options["local_authority"]),
+                    progress=advance,
+                )
+            except ValueError as error:  # too many children, an unknown area: say which, no traceback
+                raise CommandError(str(error)) from None
             bar.update(children - done)
         self.stdout.write(f"wrote {summary} in {time.perf_counter() - started:.1f} s")
