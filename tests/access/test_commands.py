@@ -100,3 +100,21 @@ def test_tokens_create_prints_a_working_token_and_revoke_ends_it():
     assert user_for_secret(secret) is None
     run("tokens", "create", "feeds")
     assert "Revoked 1" in run("tokens", "revoke", "--user", "feeds")
+
+
+def test_users_link_sso_links_an_identity_once_and_refuses_it_for_another_account():
+    from contactpoint.access.models import OidcIdentity
+    from contactpoint.audit.models import AuditEvent
+
+    ann, ben = UserFactory(username="ann"), UserFactory(username="ben")
+    issuer = "https://login.example.nhs.uk"
+    output = run("users", "link-sso", "ann", "--issuer", issuer, "--subject", "a-123")
+    assert "ann may now sign in through https://login.example.nhs.uk" in output
+    assert OidcIdentity.objects.get(issuer=issuer, subject="a-123").user == ann
+    assert AuditEvent.objects.filter(details__oidc_issuer=issuer).count() == 1
+    run("users", "link-sso", "ann", "--issuer", issuer, "--subject", "a-123")  # again: nothing changes
+    assert OidcIdentity.objects.count() == 1
+    with pytest.raises(CommandError, match="already linked to another account"):
+        run("users", "link-sso", ben.username, "--issuer", issuer, "--subject", "a-123")
+    with pytest.raises(CommandError, match="no user"):
+        run("users", "link-sso", "nobody", "--issuer", issuer, "--subject", "x")

@@ -48,12 +48,19 @@ class Command(BaseCommand):
         renew.add_argument("--background-check-until", type=parse_date, metavar="YYYY-MM-DD")
         renew.add_argument("--training-until", type=parse_date, metavar="YYYY-MM-DD")
 
+        link = actions.add_parser(
+            "link-sso", help="let a user sign in through an identity provider (OpenID Connect single sign-on)"
+        )
+        link.add_argument("username")
+        link.add_argument("--issuer", required=True, help="the provider's issuer URL, as in its discovery document")
+        link.add_argument("--subject", required=True, help="the user's subject ('sub') at that provider")
+
         listing = actions.add_parser("list", help="list users and whether each may use the directory")
         listing.add_argument("--org", metavar="CODE")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            getattr(self, f"_{options['action']}")(options)
+            getattr(self, f"_{options['action'].replace('-', '_')}")(options)
         except services.AccessError as error:
             raise CommandError(str(error)) from None
 
@@ -115,6 +122,11 @@ class Command(BaseCommand):
         )
         user.refresh_from_db()
         self.stdout.write(f"Renewed checks for {user.username}: {user_may_use_directory(user).reason}.")
+
+    def _link_sso(self, options: dict[str, Any]) -> None:
+        user = get_user(options["username"])
+        services.link_oidc_identity(actor=cli_actor(), user=user, issuer=options["issuer"], subject=options["subject"])
+        self.stdout.write(f"{user.username} may now sign in through {options['issuer'].strip()}.")
 
     def _list(self, options: dict[str, Any]) -> None:
         users = User.objects.select_related("organisation").order_by("username")
