@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from contactpoint.core.forenames import NICKNAME_GROUPS
 from contactpoint.matching.engine import (
     LINK_THRESHOLD,
     REVIEW_THRESHOLD,
@@ -27,7 +28,6 @@ from contactpoint.matching.engine import (
     train_model,
     validate_model,
 )
-from contactpoint.matching.engine.nicknames import NICKNAME_GROUPS
 
 # Valid (modulus 11) NHS numbers from the 999 test range.
 NHS_A = "9990000018"

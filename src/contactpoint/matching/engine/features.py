@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from doublemetaphone import doublemetaphone
 
-from .nicknames import build_variant_index
+from contactpoint.core.forenames import build_variant_index
 
 #: Bumped whenever a change here alters the features a model was built on; part of the model version.
 FEATURES_VERSION = "1"
