@@ -482,27 +482,10 @@ def decide_incremental(
     stores = [_IdentityStore(r) for r in (new_records, existing_records) if r is not None]
     conflicts = _ConflictOracle(_scored(pairs, flags["conflict"]), stores)
 
-    assigned: dict[int, tuple[Hashable, int, float]] = {}
-    refused: list[pd.DataFrame] = []
-    for group_key, candidates in linkable.groupby("group_key", sort=True):
-        per_cluster = candidates.sort_values(["match_weight", "record_key_r"], ascending=[False, True])
-        per_cluster = per_cluster.drop_duplicates("cluster_key")
-        eligible: list[Any] = []
-        for label, cluster_key, existing_key in zip(
-            per_cluster.index, per_cluster["cluster_key"], per_cluster["record_key_r"], strict=True
-        ):
-            members = members_of.get(cluster_key, [existing_key])
-            if any(conflicts(n, e) for n in groups[group_key] for e in members):
-                refused.append(pairs.loc[[label]].assign(reason="would_chain"))
-            else:
-                eligible.append(label)
-        if not eligible:
-            continue
-        best = pairs.loc[eligible[0]]
-        if len(eligible) > 1 and best["match_weight"] - pairs.loc[eligible[1], "match_weight"] < margin_bits:
-            refused.append(pairs.loc[eligible[:2]].assign(reason="ambiguous"))
-            continue
-        assigned[group_key] = (best["cluster_key"], best["record_key_r"], float(best["match_probability"]))
+    assigned, refused = _choose_existing_children(linkable, groups, members_of, conflicts, margin_bits)
+    refused_frames = [
+        pairs.loc[labels].assign(reason=reason) for reason, labels in refused.items() if labels
+    ]
 
     # 3. One row per new record.
     best_per_record = pairs.sort_values(["match_weight", "record_key_r"], ascending=[False, True])
@@ -530,11 +513,71 @@ def decide_incremental(
     in_band = (probability >= review_threshold) & (probability < link_threshold) & reviewable
     conflicted = (probability >= link_threshold) & pairs["conflict"].to_numpy() & reviewable
     candidates = pd.concat(
-        [*refused, pairs[conflicted].assign(reason="conflict"), pairs[in_band].assign(reason="uncertain")]
-    ) if (refused or conflicted.any() or in_band.any()) else pairs.iloc[0:0].assign(reason="")
+        [*refused_frames, pairs[conflicted].assign(reason="conflict"), pairs[in_band].assign(reason="uncertain")]
+    ) if (refused_frames or conflicted.any() or in_band.any()) else pairs.iloc[0:0].assign(reason="")
     settled = [
         group_key in assigned and assigned[group_key][0] == cluster_key
         for group_key, cluster_key in zip(candidates["group_key"], candidates["cluster_key"], strict=True)
     ]
     review = _review_frame([batch.review, candidates[~np.asarray(settled, dtype=bool)]])
     return IncrementalDecision(assignments=assignments, review=review)
+
+
+def _choose_existing_children(
+    linkable: pd.DataFrame,
+    groups: dict[int, list[int]],
+    members_of: dict[Hashable, list[int]],
+    conflicts: Callable[[int, int], bool],
+    margin_bits: float,
+) -> tuple[dict[Hashable, tuple[Hashable, int, float]], dict[str, list[Any]]]:
+    """For each group of new records, the existing child it joins, and the pairs refused on the way.
+
+    ``linkable`` holds the non-conflicting pairs at or above the link threshold, with ``group_key``
+    and ``cluster_key``. For each group, every candidate child is represented by its strongest pair
+    (ties: the smaller existing record key, then the earlier row); a child with any record that
+    conflicts with any record of the group is refused (``would_chain``); of the rest, the best is
+    chosen unless the runner-up is within ``margin_bits`` (then both pairs are ``ambiguous``).
+
+    Returns ``{group_key: (cluster_key, deciding existing record, its probability)}`` and
+    ``{"would_chain": [row labels], "ambiguous": [row labels]}``. One sort for all groups, then a
+    plain loop over arrays: groups are independent, so no group's outcome depends on another's.
+    """
+    assigned: dict[Hashable, tuple[Hashable, int, float]] = {}
+    refused: dict[str, list[Any]] = {"would_chain": [], "ambiguous": []}
+    ranked = linkable[linkable["group_key"].notna()]
+    if not len(ranked):
+        return assigned, refused
+    ranked = ranked.assign(_label=np.arange(len(ranked)))
+    ranked = ranked.sort_values(
+        ["group_key", "match_weight", "record_key_r", "_label"], ascending=[True, False, True, True], kind="stable"
+    ).drop_duplicates(["group_key", "cluster_key"])
+    group_keys = ranked["group_key"].tolist()
+    cluster_keys = ranked["cluster_key"].tolist()
+    existing_keys = ranked["record_key_r"].tolist()
+    weights = ranked["match_weight"].tolist()
+    probabilities = ranked["match_probability"].tolist()
+    labels = ranked.index.tolist()
+
+    start, total = 0, len(group_keys)
+    while start < total:
+        group_key = group_keys[start]
+        end = start
+        while end < total and group_keys[end] == group_key:
+            end += 1
+        members_new = groups[group_key]
+        eligible: list[int] = []  # positions in ranked, strongest first
+        for at in range(start, end):
+            members = members_of.get(cluster_keys[at], [existing_keys[at]])
+            if any(conflicts(n, e) for n in members_new for e in members):
+                refused["would_chain"].append(labels[at])
+            else:
+                eligible.append(at)
+        start = end
+        if not eligible:
+            continue
+        best = eligible[0]
+        if len(eligible) > 1 and weights[best] - weights[eligible[1]] < margin_bits:
+            refused["ambiguous"].extend(labels[at] for at in eligible[:2])
+            continue
+        assigned[group_key] = (cluster_keys[best], existing_keys[best], float(probabilities[best]))
+    return assigned, refused
