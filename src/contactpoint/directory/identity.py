@@ -220,29 +220,47 @@ def _rebuild_search_names(cursor: Any) -> None:
 
     One row per name (current and former) × family-name form (the whole name, and each part of a
     hyphenated or double-barrelled one) × canonical reading of the first given name. Set-based.
+
+    Folding (``cp_search_fold``) and ``dmetaphone`` cost far more than the joins, and a batch of
+    children shares most of its given and family names, so each distinct name is folded once
+    (``search_given``, ``search_family``) and the rows are joined from those.
     """
     cursor.execute("DELETE FROM directory_searchname s USING golden_ids g WHERE s.child_id = g.id")
     cursor.execute(
         """
+        WITH names AS (
+            SELECT n.child_id, n.kind, n.given_names, n.family_name
+            FROM directory_childname n JOIN golden_ids g ON g.id = n.child_id
+        ), given_folded AS MATERIALIZED (
+            SELECT given_names, cp_search_fold(given_names) AS given_all FROM (SELECT DISTINCT given_names FROM names) d
+        ), first_given AS MATERIALIZED (
+            SELECT d.given, dmetaphone(d.given) AS given_dm, coalesce(fn.canonical, d.given) AS given_canon
+            FROM (SELECT DISTINCT split_part(given_all, ' ', 1) AS given FROM given_folded) d
+            LEFT JOIN directory_forename fn ON fn.name = d.given
+        ), search_given AS MATERIALIZED (
+            SELECT f.given_names, f.given_all, k.given, k.given_dm, k.given_canon
+            FROM given_folded f JOIN first_given k ON k.given = split_part(f.given_all, ' ', 1)
+        ), family_folded AS MATERIALIZED (
+            SELECT family_name, cp_search_fold(family_name) AS folded FROM (SELECT DISTINCT family_name FROM names) d
+        ), search_family AS MATERIALIZED (
+            SELECT f.family_name, fam.family, dmetaphone(fam.family) AS family_dm
+            FROM family_folded f
+            CROSS JOIN LATERAL (
+                SELECT replace(f.folded, ' ', '') AS family
+                UNION
+                SELECT part FROM unnest(string_to_array(f.folded, ' ')) AS part
+                WHERE length(part) >= 2 AND position(' ' IN f.folded) > 0
+            ) fam
+            WHERE fam.family <> ''
+        )
         INSERT INTO directory_searchname (child_id, is_current, family, family_dm, given, given_all, given_dm,
                                           given_canon, dob, birth_year)
-        SELECT DISTINCT n.child_id, n.kind = 'current', fam.family, dmetaphone(fam.family), gv.given,
-               gv.given_all, dmetaphone(gv.given), coalesce(fn.canonical, gv.given), c.date_of_birth,
-               extract(year FROM c.date_of_birth)::smallint
-        FROM directory_childname n
-        JOIN golden_ids g ON g.id = n.child_id
+        SELECT DISTINCT n.child_id, n.kind = 'current', sf.family, sf.family_dm, sg.given, sg.given_all,
+               sg.given_dm, sg.given_canon, c.date_of_birth, extract(year FROM c.date_of_birth)::smallint
+        FROM names n
         JOIN directory_child c ON c.id = n.child_id
-        CROSS JOIN LATERAL (SELECT cp_search_fold(n.given_names) AS given_all,
-                                   split_part(cp_search_fold(n.given_names), ' ', 1) AS given) gv
-        CROSS JOIN LATERAL (SELECT cp_search_fold(n.family_name) AS folded) f
-        CROSS JOIN LATERAL (
-            SELECT replace(f.folded, ' ', '') AS family
-            UNION
-            SELECT part FROM unnest(string_to_array(f.folded, ' ')) AS part
-            WHERE length(part) >= 2 AND position(' ' IN f.folded) > 0
-        ) fam
-        LEFT JOIN directory_forename fn ON fn.name = gv.given
-        WHERE fam.family <> ''
+        JOIN search_given sg ON sg.given_names = n.given_names
+        JOIN search_family sf ON sf.family_name = n.family_name
         """
     )
 
