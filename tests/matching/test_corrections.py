@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from tests.access.factories import LocalAuthorityFactory, OrganisationFactory, UserFactory
 from tests.ingest.test_pipeline import child_row, write_feed
@@ -10,13 +12,16 @@ from contactpoint.access.models import Role
 from contactpoint.access.policy import AccessDenied
 from contactpoint.audit.models import AuditEvent
 from contactpoint.directory.models import Child, Involvement
+from contactpoint.directory.services import shield_child
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.feeds.services import add_source
 from contactpoint.ingest.pipeline import load_feed
 from contactpoint.matching.corrections import (
     CorrectionError,
+    ShieldedMergeError,
     accept_review,
     merge_children,
+    merge_children_by_identifier,
     reject_review,
     split_record,
     undo_correction,
@@ -149,3 +154,66 @@ def test_a_practitioner_cannot_correct(two_children, db):
     practitioner = UserFactory(role=Role.PRACTITIONER)
     with pytest.raises(AccessDenied):
         accept_review(actor=practitioner, item=review_item(record, candidate))
+
+
+def _shield(child, actor):
+    review_on = datetime.date.today() + datetime.timedelta(days=90)
+    shield_child(actor=actor, contactpoint_id=child.contactpoint_id, reason="refuge placement", review_on=review_on)
+
+
+def test_a_shielded_child_is_never_merged_into_one_that_is_not(two_children, team_member):
+    """Its records would feed the unshielded golden record, showing its address to everyone."""
+    record, candidate = two_children
+    shielded, open_child = record.child, candidate.child
+    _shield(shielded, team_member)
+    with pytest.raises(ShieldedMergeError, match="keep the shielded record"):
+        merge_children(actor=team_member, surviving=open_child, merged=shielded, reason="same child")
+    # Accepting a review item merges the record's child into the candidate's: the same rule holds.
+    with pytest.raises(ShieldedMergeError):
+        accept_review(actor=team_member, item=review_item(record, candidate), reason="same child")
+    record.refresh_from_db()
+    assert record.child == shielded and ReviewItem.objects.get().status == ReviewItem.Status.OPEN
+
+    # Keeping the shielded child is fine: the merged records are hidden with it.
+    merge_children(actor=team_member, surviving=shielded, merged=open_child, reason="same child")
+    candidate.refresh_from_db()
+    assert candidate.child == shielded
+
+
+def test_merging_by_identifier_needs_active_children_and_a_reason(two_children, team_member):
+    record, candidate = two_children
+    survivor, merged = candidate.child, record.child
+    with pytest.raises(CorrectionError, match="give the reason"):
+        merge_children_by_identifier(
+            actor=team_member, surviving_id=survivor.contactpoint_id, merged_id=merged.contactpoint_id, reason=" "
+        )
+    Child.objects.filter(pk=merged.pk).update(status=Child.Status.ARCHIVED)
+    with pytest.raises(CorrectionError, match="no active child"):
+        merge_children_by_identifier(
+            actor=team_member, surviving_id=survivor.contactpoint_id, merged_id=merged.contactpoint_id, reason="x"
+        )
+    Child.objects.filter(pk=merged.pk).update(status=Child.Status.ACTIVE)
+    correction = merge_children_by_identifier(
+        actor=team_member,
+        surviving_id=survivor.contactpoint_id.lower(),
+        merged_id=merged.contactpoint_id,
+        reason="same child",
+    )
+    assert correction.details["surviving_contactpoint_id"] == survivor.contactpoint_id
+    assert correction.details["merged_contactpoint_id"] == merged.contactpoint_id
+    merged.refresh_from_db()
+    assert merged.status == Child.Status.MERGED and merged.merged_into == survivor
+
+
+def test_merging_by_identifier_refuses_other_roles_before_looking_anything_up(two_children, db):
+    record, candidate = two_children
+    practitioner = UserFactory(role=Role.PRACTITIONER)
+    with pytest.raises(AccessDenied):
+        merge_children_by_identifier(actor=practitioner, surviving_id="nonsense", merged_id="nonsense", reason="x")
+    with pytest.raises(AccessDenied):
+        merge_children_by_identifier(
+            actor=practitioner,
+            surviving_id=candidate.child.contactpoint_id,
+            merged_id=record.child.contactpoint_id,
+            reason="x",
+        )

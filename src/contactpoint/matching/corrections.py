@@ -13,6 +13,8 @@ Rules every correction keeps:
   rejection or split writes ``NeverLink`` pairs that matching honours.
 * **Scoped and audited.** Only a directory team member of the child's local authority may correct
   (``access.policy``), and each correction writes its audit event in the same transaction.
+* **Never lifts a shield.** A shielded child can't be merged into one that is not shielded (its records
+  would then show through the unshielded golden record): keep the shielded child, or shield the other first.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from contactpoint.access.permissions import Permission
 from contactpoint.access.policy import require
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
+from contactpoint.core.identifiers import normalise_contactpoint_id
 from contactpoint.directory.identity import rebuild_golden_records
 from contactpoint.directory.models import Child, Involvement
 from contactpoint.feeds.models import SourceRecord
@@ -36,6 +39,10 @@ from contactpoint.matching.models import Correction, LinkEvent, NeverLink, Revie
 
 class CorrectionError(Exception):
     """A correction that can't be made as asked; the message says why."""
+
+
+class ShieldedMergeError(CorrectionError):
+    """A merge that would show a shielded child's records through a child that is not shielded."""
 
 
 def _require_in_area(actor: User, children: Iterable[Child]) -> None:
@@ -90,6 +97,21 @@ def _resync_feed_details(record_ids: list[int]) -> None:
                 row.save(update_fields=["child"])
 
 
+def shield_refusal(*, surviving_is_shielded: bool, merged_is_shielded: bool) -> str:
+    """Why merging would expose a shielded child's details ("" when it would not).
+
+    The merged child's records move to the surviving child and feed its golden record; if only the merged
+    child is shielded, its address would show to everyone. Pages call this to warn before the merge;
+    every merge (and every accepted review item) is refused by it too.
+    """
+    if merged_is_shielded and not surviving_is_shielded:
+        return (
+            "the record to be merged in is shielded and the record to keep is not: keep the shielded record, "
+            "or shield the other one first"
+        )
+    return ""
+
+
 def _merge(*, actor: User, surviving: Child, merged: Child, correction: Correction) -> set[int]:
     if surviving.pk == merged.pk:
         raise CorrectionError("a child can't be merged into itself")
@@ -99,6 +121,9 @@ def _merge(*, actor: User, surviving: Child, merged: Child, correction: Correcti
     merged.refresh_from_db()
     if merged.status != Child.Status.ACTIVE or surviving.status != Child.Status.ACTIVE:
         raise CorrectionError("both children must be active to merge them")
+    refusal = shield_refusal(surviving_is_shielded=surviving.is_shielded, merged_is_shielded=merged.is_shielded)
+    if refusal:
+        raise ShieldedMergeError(refusal)
     records = list(SourceRecord.objects.filter(child=merged))
     touched = _move_records(records, surviving, correction, "manual")
     moved_involvements = list(
@@ -112,6 +137,9 @@ def _merge(*, actor: User, surviving: Child, merged: Child, correction: Correcti
         "merged_child": merged.pk,
         "surviving_child": surviving.pk,
         "moved_involvements": moved_involvements,
+        # The opaque identifiers too, so that the correction's page can say which records it joined.
+        "merged_contactpoint_id": merged.contactpoint_id,
+        "surviving_contactpoint_id": surviving.contactpoint_id,
     }
     correction.save(update_fields=["details"])
     return touched
@@ -132,6 +160,26 @@ def merge_children(*, actor: User, surviving: Child, merged: Child, reason: str)
         details={"correction": correction.pk, "kind": "merge"},
     )
     return correction
+
+
+@transaction.atomic
+def merge_children_by_identifier(*, actor: User, surviving_id: str, merged_id: str, reason: str) -> Correction:
+    """:func:`merge_children` for callers that hold ContactPoint identifiers (the directory team's merge page).
+
+    Both children must be active; a reason is required. The area, "not itself" and shielding rules are
+    :func:`merge_children`'s, decided on the rows as they are inside this transaction.
+    """
+    require(actor, Permission.MATCHING_REVIEW_DECIDE)  # before saying anything about the identifiers
+    if not reason.strip():
+        raise CorrectionError("give the reason why these records are the same child")
+    wanted = [normalise_contactpoint_id(surviving_id), normalise_contactpoint_id(merged_id)]
+    found = {c.contactpoint_id: c for c in Child.objects.filter(contactpoint_id__in=wanted, status=Child.Status.ACTIVE)}
+    for identifier in wanted:
+        if identifier not in found:
+            raise CorrectionError(f"no active child has the ContactPoint identifier {identifier}")
+    return merge_children(
+        actor=actor, surviving=found[wanted[0]], merged=found[wanted[1]], reason=reason.strip()
+    )
 
 
 @transaction.atomic
