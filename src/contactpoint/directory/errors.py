@@ -21,3 +21,8 @@ class ChildNotFound(DirectoryError):
 
 class InvolvementNotFound(DirectoryError):
     """No involvement has this identifier."""
+
+
+class NotMergeable(DirectoryError):
+    """The other record named for a merge can't be merged with this one (same record, unknown, in another
+    area, already merged or archived). The message is for the form field where the identifier was typed."""

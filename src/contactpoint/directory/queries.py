@@ -30,7 +30,7 @@ from contactpoint.audit.tags import AuditAction
 from contactpoint.core.identifiers import is_valid_contactpoint_id, normalise_contactpoint_id
 from contactpoint.core.validators import postcode_district
 from contactpoint.directory import identity, search
-from contactpoint.directory.errors import ChildNotFound, DirectoryError, SearchCriteriaError
+from contactpoint.directory.errors import ChildNotFound, DirectoryError, NotMergeable, SearchCriteriaError
 from contactpoint.directory.models import SENSITIVE_SERVICES, Child, Involvement, ServiceType
 from contactpoint.directory.search import SearchCriteria
 
@@ -361,6 +361,126 @@ def list_involvements(
         _audit(user, AuditAction.ACCESS_CHILD_VIEW, details={"details_withheld": withhold, "part": "involvements"},
                **common)
     return views
+
+
+# Two records of one child: what the directory team compares before merging them --------------------
+
+
+@dataclass(frozen=True)
+class ChildSummary:
+    """A child's golden record as a directory team compares it with another before merging the two.
+
+    A shielded child's location is withheld here (``location`` is None): seeing it is a break-glass view,
+    with a reason, from the child's record page.
+    """
+
+    contactpoint_id: str
+    given_names: str
+    family_name: str
+    former_names: list[tuple[str, str]]
+    date_of_birth: datetime.date | None
+    sex: str
+    nhs_number: str
+    upn: str
+    location: Location | None
+    is_shielded: bool
+    sources: list[tuple[str, int]]  # (source system's name, how many of its current records are linked)
+
+
+def _summary(child: Child) -> ChildSummary:
+    who = identity.read_identity(child)
+    former = [(given, family) for kind, given, family in identity.read_names(child.pk) if kind == "former"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.name, count(*) FROM feeds_sourcerecord r JOIN feeds_sourcesystem s ON s.id = r.source_id "
+            "WHERE r.child_id = %s AND r.retired_at IS NULL GROUP BY s.name ORDER BY s.name",
+            [child.pk],
+        )
+        sources = [(str(name), int(count)) for name, count in cursor.fetchall()]
+    location = None
+    if not child.is_shielded:
+        location = Location(who.address_line_1, who.address_line_2, who.town, who.postcode)
+    return ChildSummary(
+        contactpoint_id=child.contactpoint_id, given_names=who.given_names, family_name=who.family_name,
+        former_names=former, date_of_birth=who.date_of_birth, sex=who.sex, nhs_number=who.nhs_number,
+        upn=who.upn, location=location, is_shielded=child.is_shielded, sources=sources,
+    )
+
+
+_NO_AREA_TO_MERGE = "the child has no local authority whose directory team could merge it"
+
+
+def _child_to_merge(user: Any, contactpoint_id: str) -> Child:
+    """An active child in the user's own area that they may merge (ChildNotFound, or AccessDenied)."""
+    child = _get_child(contactpoint_id)
+    if child.local_authority_id is None:
+        raise policy.AccessDenied(policy.Decision(False, _NO_AREA_TO_MERGE), str(Permission.MATCHING_REVIEW_DECIDE))
+    policy.require(user, Permission.MATCHING_REVIEW_DECIDE, local_authority_id=child.local_authority_id)
+    return child
+
+
+def get_child_to_merge(*, user: Any, contactpoint_id: str, client_address: str = "") -> ChildSummary:
+    """The record a directory team member is merging from (active, in their area). Audited as a view."""
+    policy.require(user, Permission.MATCHING_REVIEW_DECIDE)
+    with transaction.atomic():
+        child = _child_to_merge(user, contactpoint_id)
+        summary = _summary(child)
+        _audit(user, AuditAction.ACCESS_CHILD_VIEW, children=[child.contactpoint_id],
+               client_address=client_address, details={"purpose": "merge"})
+    return summary
+
+
+def compare_children_to_merge(
+    *, user: Any, contactpoint_id: str, other_contactpoint_id: str, client_address: str = ""
+) -> tuple[ChildSummary, ChildSummary]:
+    """Two records a directory team member believes are one child, side by side. Audited as one view of both.
+
+    The first (the record they came from) must be theirs to merge: :class:`ChildNotFound` or
+    :class:`~contactpoint.access.policy.AccessDenied` otherwise. The other was typed by them: when it is the
+    same record, unknown, outside their area (recorded as a refusal), merged or archived,
+    :class:`~contactpoint.directory.errors.NotMergeable` says so in words for the form.
+    """
+    policy.require(user, Permission.MATCHING_REVIEW_DECIDE)
+    other_id = normalise_contactpoint_id(other_contactpoint_id)
+    problem = ""
+    summaries: tuple[ChildSummary, ChildSummary] | None = None
+    with transaction.atomic():
+        child = _child_to_merge(user, contactpoint_id)
+        other = None
+        if not is_valid_contactpoint_id(other_id):
+            problem = "Enter a ContactPoint ID like K7QM-3XZD-9F2C"
+        elif other_id == child.contactpoint_id:
+            problem = "Enter the ContactPoint ID of the other record: this is the record you are merging from"
+        else:
+            other = Child.objects.filter(contactpoint_id=other_id).first()
+        if other is None:
+            problem = problem or "No child has this ContactPoint ID: check it and try again"
+        else:
+            if other.local_authority_id is None:
+                decision = policy.Decision(False, _NO_AREA_TO_MERGE)
+            else:
+                decision = policy.can(
+                    user, Permission.MATCHING_REVIEW_DECIDE, local_authority_id=other.local_authority_id
+                )
+            if not decision:
+                # The identifier of a child elsewhere: refused, and recorded as a refusal naming the child.
+                problem = (
+                    "This child's record is held by another local authority: only their directory team can merge it"
+                )
+                _audit(user, AuditAction.ACCESS_DENIED, outcome="denied", children=[other.contactpoint_id],
+                       client_address=client_address, reason=decision.reason,
+                       details={"permission": str(Permission.MATCHING_REVIEW_DECIDE), "purpose": "merge"})
+            elif other.status == Child.Status.MERGED:
+                problem = "This record has already been merged into another record: use that record's ContactPoint ID"
+            elif other.status != Child.Status.ACTIVE:
+                problem = "This record is archived, so it can't be merged"
+        if other is not None and not problem:
+            summaries = (_summary(child), _summary(other))
+            _audit(user, AuditAction.ACCESS_CHILD_VIEW, children=[child.contactpoint_id, other.contactpoint_id],
+                   client_address=client_address, details={"purpose": "merge"})
+    if summaries is None:
+        raise NotMergeable(problem)  # after the transaction: a recorded refusal stays recorded
+    return summaries
 
 
 # System reads for oversight (alerts, subject access) --------------------------------------------------
