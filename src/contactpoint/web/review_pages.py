@@ -8,7 +8,6 @@ children.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -25,6 +24,7 @@ from contactpoint.feeds.models import SourceRecord
 from contactpoint.matching import corrections
 from contactpoint.matching.models import Correction, ReviewItem
 from contactpoint.web.actor import actor
+from contactpoint.web.comparison import ComparedField
 from contactpoint.web.forms import DecisionForm, SplitForm, UndoForm
 
 QUEUE_PAGE_SIZE = 50
@@ -61,17 +61,6 @@ def _posted(request: HttpRequest) -> Any:
     return request.POST if request.method == "POST" else None
 
 
-@dataclass(frozen=True)
-class ComparedField:
-    label: str
-    record: str
-    candidate: str
-
-    @property
-    def differs(self) -> bool:
-        return self.record.strip().lower() != self.candidate.strip().lower()
-
-
 def _shown(record: SourceRecord, name: str) -> str:
     value = getattr(record, name)
     if value is None:
@@ -83,7 +72,9 @@ def _shown(record: SourceRecord, name: str) -> str:
 
 def _comparison(record: SourceRecord, candidate: SourceRecord) -> list[ComparedField]:
     rows = [ComparedField(label, _shown(record, name), _shown(candidate, name)) for name, label in COMPARED_FIELDS]
-    return [row for row in rows if row.record or row.candidate]
+    rows = [row for row in rows if row.record or row.candidate]
+    ids = [r.child.contactpoint_id if r.child is not None else "None" for r in (record, candidate)]
+    return [*rows, ComparedField("ContactPoint ID now", ids[0], ids[1], compared=False)]
 
 
 def _explanation(item: ReviewItem) -> list[dict[str, Any]]:
@@ -179,6 +170,8 @@ def item(request: HttpRequest, pk: int) -> HttpResponse:
         "candidate": candidate,
         "same_child": record.child_id is not None and record.child_id == candidate.child_id,
         "comparison": _comparison(record, candidate),
+        "first_heading": f"New record ({record.source.name})",
+        "second_heading": f"Possible match ({candidate.source.name})",
         "explanation": _explanation(review),
         "form": form,
         "error": error,
