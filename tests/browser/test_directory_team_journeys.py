@@ -1,5 +1,6 @@
-"""The directory team's journeys: the review queue (compare, decide, undo, split), feed history with
-rejected rows, and user accounts; the auditor's: search the trail, verify it, export it."""
+"""The directory team's journeys: the review queue (compare, decide, undo, split), merging two records of
+one child from the child's record (and undoing it), feed history with rejected rows, and user accounts;
+the auditor's: search the trail, verify it, export it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 from contactpoint.access.models import Role, User
 from contactpoint.audit.models import AuditEvent
+from contactpoint.core.identifiers import format_contactpoint_id
+from contactpoint.directory.models import Child
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.matching.models import ReviewItem
 from contactpoint.orgs.models import LocalAuthority
@@ -107,6 +110,55 @@ def test_the_review_queue_compare_decide_undo(journey, tmp_path):
     rejected = journey.page.locator("table").inner_text()
     assert "S2" in rejected and "date_of_birth" in rejected
     journey.check("feed-batch")
+
+
+def test_the_team_merges_two_records_of_one_child_and_undoes_it(journey, tmp_path):
+    """A practitioner told the team that two records are one child: the team merges them from the record."""
+    first = load_children(tmp_path, [child_row("N1")], source_code="nhs_demographics")["N1"]
+    other = child_row(
+        "S1", given_names="Amelie", family_name="Okafor-Bello", date_of_birth="2015-04-03", postcode="B29 6TT"
+    )
+    second = load_children(tmp_path, [other], source_code="school_census")["S1"]
+    if first.pk == second.pk:
+        pytest.skip("the matcher linked these; the journey needs two children")
+    requested: list[str] = []
+    journey.page.on("request", lambda request: requested.append(request.url))
+    journey.sign_in(user(Role.DIRECTORY_TEAM, first_name="Dee", last_name="Rowe"))
+
+    journey.goto(f"/children/{first.contactpoint_id}")
+    journey.page.get_by_role("link", name="Merge with another record").click()
+    assert journey.heading() == "Merge with another record"
+    assert journey.page.get_by_label(f"This record's ID ({first.contactpoint_id})").is_checked()
+    journey.check("merge-form")
+
+    journey.page.get_by_role("button", name="Continue").click()
+    assert "Enter the ContactPoint ID of the other record" in journey.page.content()
+    assert "Enter why these records are the same child" in journey.page.content()
+    journey.check("merge-form-error")
+
+    typed = format_contactpoint_id(second.contactpoint_id)  # as people write it: K7QM-3XZD-…
+    journey.page.get_by_label("ContactPoint ID of the other record").fill(typed)
+    journey.page.get_by_label("Why are these the same child?").fill("The school nurse found her registered twice")
+    journey.page.get_by_role("button", name="Continue").click()
+    assert journey.heading() == "Check these are the same child"
+    comparison = journey.page.locator("table.app-comparison").inner_text()
+    assert "Okafor-Bello" in comparison and "Amelia Rose" in comparison and "Differs" in comparison
+    journey.check("merge-confirm")
+
+    journey.page.get_by_role("button", name="Merge these records").click()
+    assert journey.heading() == "Merged two children"
+    second.refresh_from_db()
+    assert second.status == Child.Status.MERGED and second.merged_into_id == first.pk
+    journey.check("merge-correction")
+
+    journey.page.get_by_label("Why undo it?").fill("Merged in error: twins")
+    journey.page.get_by_role("button", name="Undo this decision").click()
+    assert journey.heading() == "Undid an earlier correction"
+    second.refresh_from_db()
+    assert second.status == Child.Status.ACTIVE
+    journey.check("merge-undone")
+    # What was typed (the other record's identifier) went in posted forms, never in a URL.
+    assert requested and not [url for url in requested if second.contactpoint_id in url]
 
 
 def test_user_accounts_create_suspend_renew(journey, tmp_path):

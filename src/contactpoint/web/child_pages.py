@@ -158,6 +158,8 @@ def _record_context(request: HttpRequest, record: queries.ChildRecord, **extra: 
         "may_see_hidden": holds(request.user, Permission.DIRECTORY_SHIELDED_VIEW),
         "may_shield": holds(request.user, Permission.DIRECTORY_CHILD_SHIELD),
         "may_add_involvement": holds(request.user, Permission.DIRECTORY_INVOLVEMENT_MANAGE_OWN),
+        # A directory team opens records in its own area only, so holding the permission is enough here.
+        "may_merge": holds(request.user, Permission.MATCHING_REVIEW_DECIDE),
         **extra,
     }
 

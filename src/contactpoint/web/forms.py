@@ -2,6 +2,8 @@
 
 from django import forms
 
+from contactpoint.core import identifiers
+
 
 class SignInForm(forms.Form):
     username = forms.CharField(max_length=150, error_messages={"required": "Enter your username"})
@@ -139,6 +141,39 @@ class UndoForm(forms.Form):
 
 class SplitForm(forms.Form):
     reason = _reason_field("Enter why this record is not the same child")
+
+
+class MergeForm(forms.Form):
+    """Merge the record the team member came from with another: which, which identifier stays, and why."""
+
+    other = forms.CharField(
+        max_length=40, error_messages={"required": "Enter the ContactPoint ID of the other record"}
+    )
+    keep = forms.ChoiceField(
+        choices=[("this", "This record"), ("other", "The other record")],
+        error_messages={
+            "required": "Select which ContactPoint ID the child keeps",
+            "invalid_choice": "Select which ContactPoint ID the child keeps",
+        },
+    )
+    reason = _reason_field("Enter why these records are the same child")
+
+    def clean_other(self) -> str:
+        """The identifier without separators, its form and check character checked (a typo is caught here)."""
+        typed = identifiers.normalise_contactpoint_id(self.cleaned_data["other"])
+        if any(char not in identifiers.ALPHABET for char in typed):
+            raise forms.ValidationError(
+                "A ContactPoint ID has only letters and numbers, and never 0, 1, I, L, O or U"
+            )
+        if len(typed) != identifiers.LENGTH:
+            raise forms.ValidationError(
+                f"A ContactPoint ID is {identifiers.LENGTH} letters and numbers, like K7QM-3XZD-9F2C: "
+                f"you entered {len(typed)}"
+            )
+        if not identifiers.is_valid_contactpoint_id(typed):
+            # Its check character disagrees with the rest (contactpoint.core.identifiers).
+            raise forms.ValidationError("Check the ContactPoint ID: a character is mistyped or two are swapped")
+        return typed
 
 
 # Accounts -------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from contactpoint.web import (
     audit_pages,
     child_pages,
     feed_pages,
+    merge_pages,
     review_pages,
     subject_access_pages,
     user_pages,
@@ -36,6 +37,9 @@ urlpatterns = [
         subject_access_pages.subject_access,
         name="child-subject-access",
     ),
+    # Directory teams: merge two records of one child (the other's identifier is posted, never in the URL).
+    path("children/<str:contactpoint_id>/merge", merge_pages.merge, name="child-merge"),
+    path("children/<str:contactpoint_id>/merge/confirm", merge_pages.merge_confirm, name="child-merge-confirm"),
     path("involvements/<int:involvement_id>/flags", child_pages.involvement_flags, name="involvement-flags"),
     path("involvements/<int:involvement_id>/end", child_pages.involvement_end, name="involvement-end"),
     # Directory teams: the review queue, corrections and their undo.
