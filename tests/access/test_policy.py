@@ -11,6 +11,7 @@ from contactpoint.access.permissions import Permission
 from contactpoint.access.policy import (
     AccessDenied,
     can,
+    can_act_on_child,
     can_find_by_location,
     can_grant_role,
     can_manage_involvement,
@@ -91,6 +92,17 @@ def test_directory_team_is_confined_to_its_local_authority(team_member, home, el
     assert refused.reason == "outside your local authority"
     listing = can(team_member, P.MATCHING_REVIEW_VIEW)
     assert listing.allowed and listing.local_authority_scope == home.pk
+
+
+def test_a_child_with_no_local_authority_is_in_no_directory_teams_area(team_member, home):
+    # can() reads no local_authority_id as "a list"; acting on one child with no area is refused instead.
+    assert can(team_member, P.MATCHING_REVIEW_DECIDE, local_authority_id=None)
+    refused = can_act_on_child(team_member, P.MATCHING_REVIEW_DECIDE, child_local_authority_id=None)
+    assert not refused and "no local authority" in refused.reason
+    assert can_act_on_child(team_member, P.MATCHING_REVIEW_DECIDE, child_local_authority_id=home.pk)
+    # Roles that are not confined to an area are not refused for it (no such role corrects records today).
+    assert can_act_on_child(UserFactory(), P.DIRECTORY_CHILD_VIEW, child_local_authority_id=None)
+    assert not can_act_on_child(UserFactory(), P.MATCHING_REVIEW_DECIDE, child_local_authority_id=home.pk)
 
 
 def test_directory_team_without_a_local_authority_is_refused():

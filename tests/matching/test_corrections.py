@@ -26,7 +26,7 @@ from contactpoint.matching.corrections import (
     split_record,
     undo_correction,
 )
-from contactpoint.matching.models import NeverLink, ReviewItem
+from contactpoint.matching.models import Correction, NeverLink, ReviewItem
 from contactpoint.orgs.models import LocalAuthority
 
 pytestmark = pytest.mark.django_db
@@ -147,6 +147,34 @@ def test_a_directory_team_outside_the_area_cannot_correct(two_children, other_ar
         merge_children(actor=other_area_member, surviving=candidate.child, merged=record.child, reason="x")
     record.refresh_from_db()
     assert record.child_id != candidate.child_id
+
+
+def test_a_child_with_no_local_authority_is_in_no_teams_area(two_children, team_member):
+    """As in a team's search and review queue: even the team of the other child's area can't correct it."""
+    record, candidate = two_children
+    Child.objects.filter(pk=record.child_id).update(local_authority=None)
+    record.refresh_from_db()
+    arealess, in_area = Child.objects.get(pk=record.child_id), candidate.child
+    item = review_item(record, candidate)  # in the team's queue: the candidate's child is in their area
+    attempts = {
+        "merge into it": lambda: merge_children(actor=team_member, surviving=arealess, merged=in_area, reason="x"),
+        "merge it in": lambda: merge_children(actor=team_member, surviving=in_area, merged=arealess, reason="x"),
+        "merge by identifier": lambda: merge_children_by_identifier(
+            actor=team_member, surviving_id=in_area.contactpoint_id, merged_id=arealess.contactpoint_id, reason="x"
+        ),
+        "split": lambda: split_record(actor=team_member, record=record, reason="x"),
+        "accept": lambda: accept_review(actor=team_member, item=item, reason="x"),
+        "reject": lambda: reject_review(actor=team_member, item=item, reason="x"),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(AccessDenied, match="no local authority"):
+            attempt()
+        assert Child.objects.get(pk=arealess.pk).status == Child.Status.ACTIVE, what
+    assert not Correction.objects.exists() and not NeverLink.objects.exists()
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.OPEN
+    record.refresh_from_db()
+    assert record.child_id == arealess.pk and not record.link_pinned
 
 
 def test_a_practitioner_cannot_correct(two_children, db):

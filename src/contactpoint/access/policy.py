@@ -11,7 +11,8 @@ module importing the directory (the layers contract in pyproject.toml forbids th
 How to use it:
 
 * Acting on one object: pass its ``local_authority_id``; a directory team member is refused outside
-  their own local authority.
+  their own local authority. A child with no local authority is outside every one: use
+  :func:`can_act_on_child` for acts on a child's record (corrections, merges).
 * Listing: pass no ``local_authority_id``; when ``decision.local_authority_scope`` is not ``None`` the
   caller must confine the list to that local authority.
 * Operators: pass ``requester`` and ``reason`` for searches and views.
@@ -170,6 +171,19 @@ def require(
     )
     if not decision:
         raise AccessDenied(decision, str(permission))
+    return decision
+
+
+def can_act_on_child(user: Any, permission: Permission, *, child_local_authority_id: int | None) -> Decision:
+    """Whether ``user`` may use ``permission`` on one child, such as correcting or merging its records.
+
+    Unlike :func:`can`, where no ``local_authority_id`` means a list (to be confined to the decision's
+    scope), a child with no local authority is outside every local authority, as a directory team's search
+    and review queue already treat it: no directory team may act on it (nor shield it, nor report on it).
+    """
+    decision = can(user, permission, local_authority_id=child_local_authority_id)
+    if decision and decision.local_authority_scope is not None and child_local_authority_id is None:
+        return _deny("the child has no local authority, so no directory team may act on its record")
     return decision
 
 

@@ -407,15 +407,19 @@ def _summary(child: Child) -> ChildSummary:
     )
 
 
-_NO_AREA_TO_MERGE = "the child has no local authority whose directory team could merge it"
+def _may_merge(user: Any, child: Child) -> policy.Decision:
+    # A child with no local authority is in no directory team's area (the corrections service says the same).
+    return policy.can_act_on_child(
+        user, Permission.MATCHING_REVIEW_DECIDE, child_local_authority_id=child.local_authority_id
+    )
 
 
 def _child_to_merge(user: Any, contactpoint_id: str) -> Child:
     """An active child in the user's own area that they may merge (ChildNotFound, or AccessDenied)."""
     child = _get_child(contactpoint_id)
-    if child.local_authority_id is None:
-        raise policy.AccessDenied(policy.Decision(False, _NO_AREA_TO_MERGE), str(Permission.MATCHING_REVIEW_DECIDE))
-    policy.require(user, Permission.MATCHING_REVIEW_DECIDE, local_authority_id=child.local_authority_id)
+    decision = _may_merge(user, child)
+    if not decision:
+        raise policy.AccessDenied(decision, str(Permission.MATCHING_REVIEW_DECIDE))
     return child
 
 
@@ -456,12 +460,7 @@ def compare_children_to_merge(
         if other is None:
             problem = problem or "No child has this ContactPoint ID: check it and try again"
         else:
-            if other.local_authority_id is None:
-                decision = policy.Decision(False, _NO_AREA_TO_MERGE)
-            else:
-                decision = policy.can(
-                    user, Permission.MATCHING_REVIEW_DECIDE, local_authority_id=other.local_authority_id
-                )
+            decision = _may_merge(user, other)
             if not decision:
                 # The identifier of a child elsewhere: refused, and recorded as a refusal naming the child.
                 problem = (

@@ -12,7 +12,8 @@ Rules every correction keeps:
 * **Never undone by the next feed.** Moved records are pinned (feeds never move pinned records) and a
   rejection or split writes ``NeverLink`` pairs that matching honours.
 * **Scoped and audited.** Only a directory team member of the child's local authority may correct
-  (``access.policy``), and each correction writes its audit event in the same transaction.
+  (``access.policy``); a child with no local authority is in no team's area, so no one may correct it.
+  Each correction writes its audit event in the same transaction.
 * **Never lifts a shield.** A shielded child can't be merged into one that is not shielded (its records
   would then show through the unshielded golden record): keep the shielded child, or shield the other first.
 """
@@ -27,7 +28,7 @@ from django.utils import timezone
 
 from contactpoint.access.models import User
 from contactpoint.access.permissions import Permission
-from contactpoint.access.policy import require
+from contactpoint.access.policy import AccessDenied, can_act_on_child, require
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
 from contactpoint.core.identifiers import normalise_contactpoint_id
@@ -46,8 +47,18 @@ class ShieldedMergeError(CorrectionError):
 
 
 def _require_in_area(actor: User, children: Iterable[Child]) -> None:
+    """Every child a correction touches must be in the actor's own local authority (AccessDenied otherwise).
+
+    A child with no local authority is in no directory team's area (``policy.can_act_on_child``): it can't
+    be corrected until a feed names its local authority, just as no team finds it in a search, sees it in
+    the review queue, shields it or merges it from the record page.
+    """
     for child in children:
-        require(actor, Permission.MATCHING_REVIEW_DECIDE, local_authority_id=child.local_authority_id)
+        decision = can_act_on_child(
+            actor, Permission.MATCHING_REVIEW_DECIDE, child_local_authority_id=child.local_authority_id
+        )
+        if not decision:
+            raise AccessDenied(decision, str(Permission.MATCHING_REVIEW_DECIDE))
 
 
 def _move_records(records: Iterable[SourceRecord], to_child: Child, correction: Correction, method: str) -> set[int]:
