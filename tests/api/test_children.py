@@ -10,7 +10,8 @@ from api.conftest import token_for
 from contactpoint.access.models import Role
 from contactpoint.audit.tags import AuditAction
 from contactpoint.directory import services
-from directory.builders import events, user
+from contactpoint.matching.corrections import merge_children_by_identifier, undo_correction
+from directory.builders import OTHER_AREA, events, user
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +132,51 @@ def test_the_schema_is_published(client):
     assert {"/api/v1/search", "/api/v1/children/{contactpoint_id}"} <= set(schema["paths"])
     parameters = {p["name"] for p in schema["paths"]["/api/v1/search"]["get"]["parameters"]}
     assert {"family_name", "date_of_birth", "postcode", "X-Requester", "X-Reason"} <= parameters
+
+
+def merge(surviving, merged_away):
+    return merge_children_by_identifier(
+        actor=user(Role.DIRECTORY_TEAM), surviving_id=surviving.contactpoint_id,
+        merged_id=merged_away.contactpoint_id, reason="the same child, registered twice",
+    )
+
+
+def test_a_merged_away_identifier_answers_with_the_surviving_record(client, children, auth):
+    survivor, merged_away = children["A1"], children["B1"]
+    correction = merge(survivor, merged_away)
+    response = client.get(f"/api/v1/children/{merged_away.contactpoint_id}", **auth)
+    assert response.status_code == 200, response.content
+    record = response.json()
+    assert record["contactpoint_id"] == survivor.contactpoint_id
+    assert record["merged_from"] == merged_away.contactpoint_id
+    [view] = events(AuditAction.ACCESS_CHILD_VIEW)
+    assert view.children == [survivor.contactpoint_id]
+    assert view.details == {"details_withheld": False, "merged_from": merged_away.contactpoint_id}
+    assert client.get(f"/api/v1/children/{survivor.contactpoint_id}", **auth).json()["merged_from"] is None
+
+    undo_correction(actor=user(Role.DIRECTORY_TEAM), correction=correction, reason="merged in error")
+    record = client.get(f"/api/v1/children/{merged_away.contactpoint_id}", **auth).json()
+    assert (record["contactpoint_id"], record["merged_from"]) == (merged_away.contactpoint_id, None)
+
+
+def test_a_merged_away_identifier_of_a_shielded_child_withholds_as_the_survivor_does(client, children, auth):
+    survivor, merged_away = children["A1"], children["B1"]
+    services.shield_child(actor=user(Role.DIRECTORY_TEAM), contactpoint_id=survivor.contactpoint_id,
+                          reason="refuge", review_on=datetime.date.today() + datetime.timedelta(days=30))
+    merge(survivor, merged_away)
+    response = client.get(f"/api/v1/children/{merged_away.contactpoint_id}", **auth)
+    record = response.json()
+    assert record["shielded"] is True and record["location"] is None and record["carers"] == []
+    body = response.content.decode()
+    assert not [leak for leak in ("B13", "B19", "Elm Primary", "0121 496 0000") if leak in body]
+
+    elsewhere = {"HTTP_AUTHORIZATION": f"Bearer {token_for(user(Role.DIRECTORY_TEAM, area_code=OTHER_AREA))}"}
+    refused = client.get(f"/api/v1/children/{merged_away.contactpoint_id}", **elsewhere)
+    assert refused.status_code == 403 and survivor.contactpoint_id not in refused.content.decode()
+
+
+def test_the_record_operation_documents_merged_identifiers(client):
+    operation = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/children/{contactpoint_id}"]["get"]
+    assert "merged into another" in operation["description"]
+    schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["ChildOut"]
+    assert "merged_from" in schema["properties"]

@@ -179,3 +179,31 @@ def test_unshielding_restores_the_details(shielded):
     record = queries.get_child_record(user=user(Role.PRACTITIONER), contactpoint_id=shielded.contactpoint_id)
     assert not record.shielded and record.location is not None
     assert [e.reason for e in events(AuditAction.DIRECTORY_UNSHIELD)] == ["risk has passed"]
+
+
+def test_a_merged_away_identifier_is_read_as_the_surviving_record(tmp_path):
+    from contactpoint.directory.errors import ChildMerged
+    from contactpoint.matching.corrections import merge_children
+
+    children = load_children(tmp_path, [
+        child_row("M1", given_names="Ada", family_name="Brook", date_of_birth="2012-02-02", postcode="B1 1AA"),
+        child_row("M2", given_names="Ida", family_name="Stream", date_of_birth="2011-01-01", postcode="B2 4QA"),
+    ])
+    survivor, merged_away = children["M1"], children["M2"]
+    merge_children(actor=user(Role.DIRECTORY_TEAM), surviving=survivor, merged=merged_away, reason="one child")
+    practitioner = user(Role.PRACTITIONER)
+
+    with pytest.raises(ChildMerged) as moved:
+        queries.get_child_record(user=practitioner, contactpoint_id=merged_away.contactpoint_id, follow_merges=False)
+    assert (moved.value.merged_id, moved.value.surviving_id) == (merged_away.contactpoint_id, survivor.contactpoint_id)
+    assert events(AuditAction.ACCESS_CHILD_VIEW) == []  # only the identifier was given
+
+    record = queries.get_child_record(user=practitioner, contactpoint_id=merged_away.contactpoint_id)
+    assert (record.contactpoint_id, record.merged_from) == (survivor.contactpoint_id, merged_away.contactpoint_id)
+    # merged_from is kept only when that identifier really leads to this record.
+    other = load_children(tmp_path, [child_row("M3", given_names="Ola", family_name="Lake",
+                                               date_of_birth="2010-03-03", postcode="B3 3HJ")])["M3"]
+    for claimed in (other.contactpoint_id, survivor.contactpoint_id, "not-an-id"):
+        record = queries.get_child_record(user=practitioner, contactpoint_id=survivor.contactpoint_id,
+                                          merged_from=claimed)
+        assert record.merged_from is None

@@ -178,6 +178,11 @@ class ChildOut(Schema):
     carers: list[CarerOut]
     involvements: list[InvolvementOut]
     directory_team: ContactOut | None = Field(description="Whom to contact about a shielded child.")
+    merged_from: str | None = Field(
+        None,
+        description="The identifier you asked for, when its record was merged into this one (which is then "
+        "the child's record: use contactpoint_id from now on); null when you asked for this record itself.",
+    )
 
 
 ContactPointId = Annotated[str, Path(max_length=20, description="The child's ContactPoint identifier.")]
@@ -187,6 +192,13 @@ ContactPointId = Annotated[str, Path(max_length=20, description="The child's Con
     "/children/{contactpoint_id}",
     response={200: ChildOut, 400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: InvalidInput},
     summary="A child's record: details, carers and current involvements",
+    description=(
+        "Recorded as a view of the child. The identifier of a record that was merged into another still "
+        "works: the answer is the surviving record (200, not a redirect: the same access rules, shielding and "
+        "audit as asking for it directly, in one call), with contactpoint_id the surviving identifier and "
+        "merged_from the one you asked for. A merge that is undone makes the old identifier answer with its "
+        "own record again."
+    ),
 )
 def child_record(
     request: HttpRequest,
@@ -221,6 +233,7 @@ def child_record(
             for i in record.involvements
         ],
         directory_team=ContactOut(**vars(record.directory_team)) if record.directory_team else None,
+        merged_from=record.merged_from,
     )
 
 

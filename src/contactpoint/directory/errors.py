@@ -19,6 +19,19 @@ class ChildNotFound(DirectoryError):
     """No active child has this directory identifier."""
 
 
+class ChildMerged(DirectoryError):
+    """This identifier's record was merged into another: ``surviving_id`` is the record to use now.
+
+    Raised only to a caller that asked not to follow merges (the record page, which redirects), and only
+    once the policy has allowed the user to view the surviving record.
+    """
+
+    def __init__(self, *, merged_id: str, surviving_id: str) -> None:
+        super().__init__("this record was merged into another record")
+        self.merged_id = merged_id
+        self.surviving_id = surviving_id
+
+
 class InvolvementNotFound(DirectoryError):
     """No involvement has this identifier."""
 

@@ -30,7 +30,13 @@ from contactpoint.audit.tags import AuditAction
 from contactpoint.core.identifiers import is_valid_contactpoint_id, normalise_contactpoint_id
 from contactpoint.core.validators import postcode_district
 from contactpoint.directory import identity, search
-from contactpoint.directory.errors import ChildNotFound, DirectoryError, NotMergeable, SearchCriteriaError
+from contactpoint.directory.errors import (
+    ChildMerged,
+    ChildNotFound,
+    DirectoryError,
+    NotMergeable,
+    SearchCriteriaError,
+)
 from contactpoint.directory.models import SENSITIVE_SERVICES, Child, Involvement, ServiceType
 from contactpoint.directory.search import SearchCriteria
 
@@ -201,23 +207,52 @@ class ChildRecord:
     involvements: list[InvolvementView]
     directory_team: Contact | None  # whom to ask about a shielded child
     withheld: list[str] = field(default_factory=list)
+    status: str = Child.Status.ACTIVE  # active, or archived (only the area's team opens an archived record)
+    in_a_local_authority: bool = True  # False: no directory team may act on it (correct, merge, shield)
+    merged_from: str | None = None  # the identifier asked for, when its record was merged into this one
 
 
-def _get_child(contactpoint_id: str, *, archived_for: Any = None) -> Child:
+# Longer chains of merges than this are taken to be broken (a loop would be one).
+MAX_MERGE_CHAIN = 50
+
+
+def _surviving(child: Child | None) -> Child | None:
+    """The record a merged child's identifier leads to now, following a chain of merges to its end.
+
+    None when the chain is broken: it loops, is longer than :data:`MAX_MERGE_CHAIN`, or leads nowhere. An
+    undone merge sets the child active again, so its identifier leads to itself once more.
+    """
+    seen: set[int] = set()
+    while child is not None and child.status == Child.Status.MERGED:
+        if child.pk in seen or len(seen) >= MAX_MERGE_CHAIN or child.merged_into_id is None:
+            return None
+        seen.add(child.pk)
+        child = Child.objects.select_related("local_authority").filter(pk=child.merged_into_id).first()
+    return child
+
+
+def _get_child(contactpoint_id: str, *, archived_for: Any = None, follow_merges: bool = False) -> Child:
     """An active child; or an archived one when ``archived_for`` (a user) is the directory team of its area.
 
     Archived children (retention: adults, kept for the archive period) are invisible to everyone else,
-    indistinguishable from children the directory never held.
+    indistinguishable from children the directory never held. With ``follow_merges``, the identifier of a
+    merged child gives the record it was merged into (the same rules then apply to that record).
     """
     identifier = normalise_contactpoint_id(contactpoint_id)
     if not is_valid_contactpoint_id(identifier):
         raise ChildNotFound("not a valid ContactPoint identifier (12 characters, e.g. K7QM-3XZD-9F2C)")
     statuses = [Child.Status.ACTIVE] + ([Child.Status.ARCHIVED] if archived_for is not None else [])
+    if follow_merges:
+        statuses.append(Child.Status.MERGED)
     child = (
         Child.objects.select_related("local_authority")
         .filter(contactpoint_id=identifier, status__in=statuses)
         .first()
     )
+    if follow_merges:
+        child = _surviving(child)
+        if child is not None and child.status not in statuses:
+            child = None  # led to an archived record, for someone who may not see archived records
     if child is not None and child.status == Child.Status.ARCHIVED and not policy.can(
         archived_for, Permission.DIRECTORY_ARCHIVED_VIEW, local_authority_id=child.local_authority_id
     ):
@@ -289,17 +324,38 @@ def get_child_record(
     reason: str = "",
     client_address: str = "",
     today: datetime.date | None = None,
+    follow_merges: bool = True,
+    merged_from: str = "",
 ) -> ChildRecord:
     """A child's details, carers and current involvements, as this user may see them. Audited.
 
     A shielded child's directory team sees the hidden details only when they give ``reason``; that view
     is recorded as ``ACCESS_BREAK_GLASS`` as well as a view.
+
+    The identifier of a child merged into another (``Child.merged_into``, followed to the end of a chain of
+    merges) gives the surviving child's record, with ``merged_from`` set to the identifier asked for; the
+    policy, shielding and audit are exactly those of a view of the survivor, and the events record the old
+    identifier in ``details["merged_from"]``. With ``follow_merges=False`` it raises :class:`ChildMerged`
+    instead, once the policy allows this user to view the survivor, and records nothing (nothing is shown
+    but the survivor's identifier): the record page redirects, then asks again for the survivor, passing
+    ``merged_from``, which is kept only if that identifier really leads to this child.
     """
     policy.require(user, Permission.DIRECTORY_CHILD_VIEW, requester=requester, reason=reason)
     today = today or timezone.localdate()
+    asked_for = normalise_contactpoint_id(contactpoint_id)
     with transaction.atomic():
-        child = _get_child(contactpoint_id, archived_for=user)
+        child = _get_child(contactpoint_id, archived_for=user, follow_merges=True)
         withhold, decision = _details_decision(user, child, requester=requester, reason=reason)
+        if child.contactpoint_id != asked_for:
+            if not follow_merges:
+                raise ChildMerged(merged_id=asked_for, surviving_id=child.contactpoint_id)
+            merged_from = asked_for
+        elif merged_from:
+            merged_from = normalise_contactpoint_id(merged_from)
+            if not is_valid_contactpoint_id(merged_from) or merged_from == child.contactpoint_id or _surviving(
+                Child.objects.filter(contactpoint_id=merged_from).first()
+            ) != child:
+                merged_from = ""  # not an identifier of a record merged into this one: say nothing of it
         who = identity.read_identity(child)
         former = [(given, family) for kind, given, family in identity.read_names(child.pk) if kind == "former"]
         location = None
@@ -319,9 +375,12 @@ def get_child_record(
             team = Contact(child.local_authority.directory_team_phone, child.local_authority.directory_team_email)
         common = {"children": [child.contactpoint_id], "requester": requester, "reason": reason,
                   "client_address": client_address}
+        # The old identifier in the details, not in ``children``: the alert rules and subject access then
+        # treat the view exactly as a view of the survivor (a merged row keeps its stale golden fields).
+        via = {"merged_from": merged_from} if merged_from else {}
         if decision.break_glass:
-            _audit(user, AuditAction.ACCESS_BREAK_GLASS, **common)
-        _audit(user, AuditAction.ACCESS_CHILD_VIEW, details={"details_withheld": withhold}, **common)
+            _audit(user, AuditAction.ACCESS_BREAK_GLASS, details=via, **common)
+        _audit(user, AuditAction.ACCESS_CHILD_VIEW, details={"details_withheld": withhold, **via}, **common)
     return ChildRecord(
         contactpoint_id=child.contactpoint_id,
         given_names=who.given_names,
@@ -335,6 +394,9 @@ def get_child_record(
         involvements=involvements,
         directory_team=team,
         withheld=withheld,
+        status=child.status,
+        in_a_local_authority=child.local_authority_id is not None,
+        merged_from=merged_from or None,
     )
 
 
