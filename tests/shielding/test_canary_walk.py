@@ -35,6 +35,8 @@ from access.factories import sign_in
 from contactpoint.access import services as access_services
 from contactpoint.access.middleware import SELF_AUTHENTICATING_NAMESPACES
 from contactpoint.access.models import Role, User
+from contactpoint.matching.corrections import merge_children
+from directory.builders import AREA, child_row, load_children
 from shielding.conftest import DOB, FAMILY, FORMER_POSTCODE, GIVEN, NHS_NUMBER, POSTCODE, ROLES_WITHOUT_SIGHT, account
 from shielding.conftest import leaks as canary_leaks
 
@@ -382,3 +384,53 @@ def test_the_walks_would_see_a_leak(canary, own_team):
     assert any("CANARY-ADDR-7Q" in leak for leak in api_findings.leaks), "the record with X-Reason shows the address"
     pages_findings = walk_pages(signed_in_client(own_team), canary)
     assert any("Canaryton" in leak for leak in pages_findings.leaks), "the break-glass page shows the town"
+
+
+# A record merged into the shielded child: its old identifier leads there, and shows no more ---------------------
+
+MERGED_AWAY_ADDRESS = "DUPE-ADDR-4M"
+
+
+def merged_into_canary(tmp_path, canary, own_team) -> str:
+    """A second record of the shielded child, merged into it by its own team; returns the old identifier."""
+    duplicate = load_children(tmp_path, [child_row(
+        "DUP-1", given_names="Merle", family_name="Dupeworth", date_of_birth="2013-01-01", sex="F",
+        address_line_1=MERGED_AWAY_ADDRESS, town="Dupeton", postcode="YX9 8QQ", local_authority=AREA)],
+        source_code="nhs_demographics")["DUP-1"]
+    assert duplicate.pk != canary.child.pk
+    merge_children(actor=own_team, surviving=canary.child, merged=duplicate, reason="canary test: one child")
+    return duplicate.contactpoint_id
+
+
+@pytest.mark.parametrize("label", list(ROLES_WITHOUT_SIGHT))
+def test_a_merged_away_identifier_leads_to_the_shielded_child_and_leaks_nothing(tmp_path, canary, own_team, label):
+    old_id = merged_into_canary(tmp_path, canary, own_team)
+    findings = Findings(canary.contactpoint_id)
+    person = account(label)
+    client = signed_in_client(person)
+    redirect = client.get(f"/children/{old_id}")
+    findings.check(f"GET /children/{old_id}", redirect)
+    findings.check(f"GET /children/{old_id} followed", client.get(f"/children/{old_id}", follow=True))
+    findings.check(f"POST /children/{old_id}/hidden-details",
+                   client.post(f"/children/{old_id}/hidden-details", {"reason": REASON}, follow=True))
+    api = Client().get(f"/api/v1/children/{old_id}", **bearer(person))
+    findings.check(f"GET /api/v1/children/{old_id}", api)
+    findings.assert_clean()
+    for response in (redirect, api):
+        assert MERGED_AWAY_ADDRESS not in response_text(response)
+    if label in {"practitioner", "operator"}:  # they may open the record: the old identifier reaches it
+        assert redirect.status_code == 302 and redirect["Location"] == f"/children/{canary.contactpoint_id}"
+        assert api.status_code == 200 and api.json()["merged_from"] == old_id and api.json()["shielded"]
+    else:
+        assert redirect.status_code in {403, 404} and api.status_code in {403, 404}
+        assert canary.contactpoint_id not in response_text(redirect) + response_text(api)
+
+
+def test_the_merged_away_check_would_see_a_leak(tmp_path, canary, own_team):
+    """Not vacuous: the own team, giving a reason, sees the merged record's address through the old identifier."""
+    old_id = merged_into_canary(tmp_path, canary, own_team)
+    response = Client().get(f"/api/v1/children/{old_id}", **bearer(own_team))
+    assert response.status_code == 200 and response.json()["merged_from"] == old_id
+    assert MERGED_AWAY_ADDRESS in response_text(response) or canary_leaks(
+        response_text(response), contactpoint_id=canary.contactpoint_id
+    )

@@ -13,6 +13,7 @@ from contactpoint.audit.models import AuditEvent
 from contactpoint.core.identifiers import ALPHABET, format_contactpoint_id, new_contactpoint_id
 from contactpoint.directory.models import Child
 from contactpoint.directory.services import shield_child
+from contactpoint.matching.corrections import merge_children_by_identifier, undo_correction
 from contactpoint.matching.models import Correction
 from directory.builders import OTHER_AREA, child_row, load_children, user
 
@@ -264,3 +265,104 @@ def test_front_line_roles_are_refused_and_it_is_recorded(client, children, role)
     assert client.post(f"{url}/confirm", answers(second.contactpoint_id, action="merge")).status_code == 403
     assert not merged(second) and not merged(first)
     assert AuditEvent.objects.filter(action="access:policy:deny", actor_username=person.username).count() == 3
+
+
+# After a merge: the old identifier still reaches the child -------------------------------------------------
+
+
+def merge(surviving, merged_away):
+    """Merge as the team of the area does (the service the merge page calls); returns the correction."""
+    return merge_children_by_identifier(
+        actor=user(Role.DIRECTORY_TEAM), surviving_id=surviving.contactpoint_id,
+        merged_id=merged_away.contactpoint_id, reason=REASON,
+    )
+
+
+def views_by(person):
+    return list(AuditEvent.objects.filter(action="access:child:view", actor_username=person.username).order_by("pk"))
+
+
+def test_a_merged_away_identifier_leads_to_the_surviving_record_and_says_so(client, children):
+    first, second, _ = children
+    merge(first, second)
+    practitioner = signed_in(client, Role.PRACTITIONER)
+    response = client.get(f"/children/{second.contactpoint_id}")
+    assert response.status_code == 302  # not permanent: an undone merge makes the old identifier its own again
+    assert response["Location"] == f"/children/{first.contactpoint_id}"  # only the identifier in the URL
+    assert views_by(practitioner) == []  # nothing shown yet: the view is recorded where the record is shown
+
+    page = client.get(response["Location"]).content.decode()
+    assert "govuk-notification-banner" in page
+    assert f"The record with ContactPoint ID {second.contactpoint_id} was merged into this one" in page
+    assert f"ContactPoint ID {first.contactpoint_id}</span>" in page  # the surviving record's page
+    [view] = views_by(practitioner)
+    assert view.children == [first.contactpoint_id]
+    assert view.details == {"details_withheld": False, "merged_from": second.contactpoint_id}
+
+    # The banner is for the view the old identifier led to, not for every later one.
+    page = client.get(f"/children/{first.contactpoint_id}").content.decode()
+    assert "was merged into this one" not in page
+    assert views_by(practitioner)[-1].details == {"details_withheld": False}
+
+
+def test_a_chain_of_merges_is_followed_to_its_end_and_a_loop_is_not(client, children, tmp_path):
+    first, second, _ = children
+    third = load_children(
+        tmp_path, [child_row("N9", given_names="Tobi", family_name="Adeyemi", date_of_birth="2016-09-09")]
+    )["N9"]
+    merge(second, third)  # third → second
+    merge(first, second)  # second → first
+    signed_in(client, Role.PRACTITIONER)
+    response = client.get(f"/children/{third.contactpoint_id}")
+    assert response.status_code == 302 and response["Location"] == f"/children/{first.contactpoint_id}"
+    page = client.get(response["Location"]).content.decode()
+    assert f"The record with ContactPoint ID {third.contactpoint_id} was merged into this one" in page
+
+    # Records that point at each other (never made by a merge, but rows can be damaged) lead nowhere.
+    Child.objects.filter(pk=second.pk).update(merged_into=third)
+    Child.objects.filter(pk=third.pk).update(merged_into=second)
+    assert client.get(f"/children/{third.contactpoint_id}").status_code == 404
+    assert client.get(f"/children/{second.contactpoint_id}").status_code == 404
+
+
+def test_after_the_merge_is_undone_the_old_identifier_is_its_own_record_again(client, children):
+    first, second, _ = children
+    correction = merge(first, second)
+    undo_correction(actor=user(Role.DIRECTORY_TEAM), correction=correction, reason="Merged in error: twins")
+    signed_in(client, Role.PRACTITIONER)
+    response = client.get(f"/children/{second.contactpoint_id}")
+    page = response.content.decode()
+    assert response.status_code == 200 and "Okafor-Bello" in page and "was merged into this one" not in page
+
+
+def test_the_old_identifier_is_refused_to_whoever_may_not_open_the_surviving_record(client, children):
+    first, second, _ = children
+    merge(first, second)
+    team = signed_in(client, area_code=OTHER_AREA)
+    response = client.get(f"/children/{second.contactpoint_id}")
+    assert response.status_code == 403 and first.contactpoint_id not in response.content.decode()
+    assert "Location" not in response
+    assert AuditEvent.objects.filter(action="access:policy:deny", actor_username=team.username).exists()
+    assert views_by(team) == []
+
+
+def test_the_banner_is_only_for_an_identifier_that_really_was_merged_into_the_record(client, children):
+    first, second, elsewhere = children
+    signed_in(client, Role.PRACTITIONER)
+    session = client.session
+    session["contactpoint.merged_from"] = {"merged": elsewhere.contactpoint_id, "surviving": first.contactpoint_id}
+    session.save()
+    page = client.get(f"/children/{first.contactpoint_id}").content.decode()
+    assert "was merged into this one" not in page and elsewhere.contactpoint_id not in page
+
+
+def test_the_merge_is_offered_only_on_an_active_record_in_an_area(client, children):
+    first, second, _ = children
+    signed_in(client)
+    Child.objects.filter(pk=first.pk).update(status=Child.Status.ARCHIVED)
+    response = client.get(f"/children/{first.contactpoint_id}")
+    assert response.status_code == 200  # the team of the area opens an archived record
+    assert "Merge with another record" not in response.content.decode()
+    Child.objects.filter(pk=second.pk).update(local_authority=None)
+    response = client.get(f"/children/{second.contactpoint_id}")
+    assert response.status_code == 200 and "Merge with another record" not in response.content.decode()

@@ -21,9 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from contactpoint.access.permissions import ROLES_ACTING_FOR_A_REQUESTER, Permission
 from contactpoint.access.policy import holds, require
 from contactpoint.access.signin import client_address
+from contactpoint.core.identifiers import normalise_contactpoint_id
 from contactpoint.directory import queries, services
-from contactpoint.directory.errors import ChildNotFound, DirectoryError, SearchCriteriaError
-from contactpoint.directory.models import SENSITIVE_SERVICES, ServiceType
+from contactpoint.directory.errors import ChildMerged, ChildNotFound, DirectoryError, SearchCriteriaError
+from contactpoint.directory.models import SENSITIVE_SERVICES, Child, ServiceType
 from contactpoint.directory.search import SearchCriteria
 from contactpoint.web.actor import actor
 from contactpoint.web.forms import (
@@ -38,6 +39,9 @@ from contactpoint.web.forms import (
 )
 
 ACTING_FOR = "contactpoint.acting_for"
+# A merged-away identifier redirects to the surviving record; which identifier was asked for rides in the
+# session (never in the URL) to that one page view, which says so and records it.
+MERGED_FROM = "contactpoint.merged_from"
 
 # The search's messages start with the field they are about; the page links each to its input.
 SEARCH_FIELD_INPUTS = {
@@ -158,13 +162,18 @@ def _record_context(request: HttpRequest, record: queries.ChildRecord, **extra: 
         "may_see_hidden": holds(request.user, Permission.DIRECTORY_SHIELDED_VIEW),
         "may_shield": holds(request.user, Permission.DIRECTORY_CHILD_SHIELD),
         "may_add_involvement": holds(request.user, Permission.DIRECTORY_INVOLVEMENT_MANAGE_OWN),
-        # A directory team opens records in its own area only, so holding the permission is enough here.
-        "may_merge": holds(request.user, Permission.MATCHING_REVIEW_DECIDE),
+        # A directory team opens records in its own area only; of those, only active ones in an area can be
+        # merged (an archived record, or one no local authority holds, is refused by the merge).
+        "may_merge": holds(request.user, Permission.MATCHING_REVIEW_DECIDE)
+        and record.status == Child.Status.ACTIVE
+        and record.in_a_local_authority,
         **extra,
     }
 
 
-def _child_record(request: HttpRequest, contactpoint_id: str, reason: str = "") -> queries.ChildRecord:
+def _child_record(
+    request: HttpRequest, contactpoint_id: str, reason: str = "", *, follow_merges: bool = True, merged_from: str = ""
+) -> queries.ChildRecord:
     acting = _acting_for(request)
     try:
         return queries.get_child_record(
@@ -173,6 +182,8 @@ def _child_record(request: HttpRequest, contactpoint_id: str, reason: str = "") 
             requester=acting.get("requester", ""),
             reason=acting.get("reason", "") or reason,
             client_address=client_address(request),
+            follow_merges=follow_merges,
+            merged_from=merged_from,
         )
     except ChildNotFound as error:
         raise Http404(str(error)) from error
@@ -180,10 +191,22 @@ def _child_record(request: HttpRequest, contactpoint_id: str, reason: str = "") 
 
 @require_http_methods(["GET", "HEAD"])
 def child(request: HttpRequest, contactpoint_id: str) -> HttpResponse:
-    """A child's record: who is involved and how to reach them. Recorded as a view."""
+    """A child's record: who is involved and how to reach them. Recorded as a view.
+
+    The identifier of a record merged into another redirects (302: an undone merge makes it a record of its
+    own again) to the surviving record, which says which record was merged into it.
+    """
     if _needs_requester(request):
         return redirect("acting-for")
-    record = _child_record(request, contactpoint_id)
+    note = request.session.pop(MERGED_FROM, None) or {}
+    merged_from = ""
+    if note.get("surviving") == normalise_contactpoint_id(contactpoint_id):
+        merged_from = str(note.get("merged", ""))
+    try:
+        record = _child_record(request, contactpoint_id, follow_merges=False, merged_from=merged_from)
+    except ChildMerged as moved:
+        request.session[MERGED_FROM] = {"merged": moved.merged_id, "surviving": moved.surviving_id}
+        return redirect("child", contactpoint_id=moved.surviving_id)
     return render(request, "web/child.html", _record_context(request, record, hidden_form=HiddenDetailsForm()))
 
 
