@@ -250,6 +250,13 @@ def sync_carers_and_involvements(record_ids: list[int]) -> None:
             """,
             [record_ids],
         )
+        if len(record_ids) > 1000:
+            # Since the statistics were last taken this load has linked its records to children and added
+            # organisations and practitioners. Without fresh ones the planner expects one row of each and
+            # joins every record to every organisation in a loop: 20 minutes at 800,000 records.
+            cursor.execute("ANALYZE feeds_sourcerecord (id, child_id, retired_at)")
+            cursor.execute("ANALYZE orgs_organisation (code)")
+            cursor.execute("ANALYZE directory_practitioner (feed_key)")
         cursor.execute(
             """
             INSERT INTO directory_involvement (child_id, service_type, organisation_id, practitioner_id,
