@@ -180,11 +180,12 @@ def rebuild_golden_records(child_ids: Sequence[int]) -> None:
             """
         )
         # Names: the golden name is current; every other name any record carries is former.
-        cursor.execute("DELETE FROM directory_childname n USING golden_ids g WHERE n.child_id = g.id")
-        cursor.execute(
+        _write_child_rows(
+            cursor,
+            "directory_childname",
+            ["child_id", "kind", "given_names", "family_name"],
             """
-            INSERT INTO directory_childname (child_id, kind, given_names, family_name)
-            SELECT c.id, 'current', c.given_names, c.family_name
+            SELECT c.id AS child_id, 'current' AS kind, c.given_names, c.family_name
             FROM directory_child c JOIN golden_ids g ON g.id = c.id
             UNION
             SELECT s.child_id, 'former', s.given_names, s.family_name FROM golden_src s
@@ -194,22 +195,21 @@ def rebuild_golden_records(child_ids: Sequence[int]) -> None:
             SELECT s.child_id, 'former', s.given_names, trim(f) FROM golden_src s,
                    unnest(string_to_array(s.former_family_names, ';')) AS f
             WHERE trim(f) <> ''
-            ON CONFLICT DO NOTHING
-            """
+            """,
         )
-        cursor.execute("DELETE FROM directory_childaddress a USING golden_ids g WHERE a.child_id = g.id")
-        cursor.execute(
+        _write_child_rows(
+            cursor,
+            "directory_childaddress",
+            ["child_id", "is_current", "address_line_1", "address_line_2", "town", "postcode"],
             """
-            INSERT INTO directory_childaddress (child_id, is_current, address_line_1, address_line_2, town, postcode)
             SELECT DISTINCT ON (s.child_id, s.address_line_1, s.postcode)
-                   s.child_id, (s.postcode = c.postcode AND s.address_line_1 = c.address_line_1),
+                   s.child_id, (s.postcode = c.postcode AND s.address_line_1 = c.address_line_1) AS is_current,
                    s.address_line_1, s.address_line_2, s.town, s.postcode
             FROM golden_src s JOIN directory_child c ON c.id = s.child_id
             WHERE s.postcode <> '' OR s.address_line_1 <> ''
             ORDER BY s.child_id, s.address_line_1, s.postcode,
                      (s.postcode = c.postcode AND s.address_line_1 = c.address_line_1) DESC
-            ON CONFLICT DO NOTHING
-            """
+            """,
         )
         cursor.execute("DROP TABLE golden_src")
         _rebuild_search_names(cursor)
@@ -225,8 +225,11 @@ def _rebuild_search_names(cursor: Any) -> None:
     children shares most of its given and family names, so each distinct name is folded once
     (``search_given``, ``search_family``) and the rows are joined from those.
     """
-    cursor.execute("DELETE FROM directory_searchname s USING golden_ids g WHERE s.child_id = g.id")
-    cursor.execute(
+    _write_child_rows(
+        cursor,
+        "directory_searchname",
+        ["child_id", "is_current", "family", "family_dm", "given", "given_all", "given_dm", "given_canon", "dob",
+         "birth_year"],
         """
         WITH names AS (
             SELECT n.child_id, n.kind, n.given_names, n.family_name
@@ -253,16 +256,39 @@ def _rebuild_search_names(cursor: Any) -> None:
             ) fam
             WHERE fam.family <> ''
         )
-        INSERT INTO directory_searchname (child_id, is_current, family, family_dm, given, given_all, given_dm,
-                                          given_canon, dob, birth_year)
-        SELECT DISTINCT n.child_id, n.kind = 'current', sf.family, sf.family_dm, sg.given, sg.given_all,
-               sg.given_dm, sg.given_canon, c.date_of_birth, extract(year FROM c.date_of_birth)::smallint
+        SELECT DISTINCT n.child_id, n.kind = 'current' AS is_current, sf.family, sf.family_dm, sg.given,
+               sg.given_all, sg.given_dm, sg.given_canon, c.date_of_birth AS dob,
+               extract(year FROM c.date_of_birth)::smallint AS birth_year
         FROM names n
         JOIN directory_child c ON c.id = n.child_id
         JOIN search_given sg ON sg.given_names = n.given_names
         JOIN search_family sf ON sf.family_name = n.family_name
-        """
+        """,
     )
+
+
+def _write_child_rows(cursor: Any, table: str, columns: list[str], select_sql: str) -> None:
+    """Make ``table``'s rows of the children in ``golden_ids`` exactly those ``select_sql`` gives.
+
+    Only the difference is written: most children a feed touches already have the right names,
+    addresses and index rows, and deleting and re-inserting them would cost every index entry, the
+    write-ahead log and a deferred foreign-key check each, for the same rows. ``select_sql`` must
+    name its columns as ``columns`` and give each row once.
+    """
+    listed = ", ".join(columns)
+    same = " AND ".join(f"n.{c} IS NOT DISTINCT FROM t.{c}" for c in columns if c != "child_id")
+    cursor.execute("DROP TABLE IF EXISTS golden_rows")
+    cursor.execute(f"CREATE TEMP TABLE golden_rows ON COMMIT DROP AS {select_sql}")
+    cursor.execute("ANALYZE golden_rows (child_id)")
+    cursor.execute(
+        f"DELETE FROM {table} t USING golden_ids g WHERE t.child_id = g.id "
+        f"AND NOT EXISTS (SELECT 1 FROM golden_rows n WHERE n.child_id = t.child_id AND {same})"
+    )
+    cursor.execute(
+        f"INSERT INTO {table} ({listed}) SELECT {listed} FROM golden_rows n "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.child_id = n.child_id AND {same})"
+    )
+    cursor.execute("DROP TABLE golden_rows")
 
 
 # Search ----------------------------------------------------------------------------------------------
