@@ -459,7 +459,7 @@ def test_zero_children_writes_empty_feeds(tmp_path):
     assert header == DOCUMENTED_COLUMNS and rows == []
 
 
-def test_a_national_sized_area_still_gets_uniquely_named_schools():
+def test_a_national_sized_area_still_gets_uniquely_named_schools_and_practices():
     # At a million children the plain school names run out; generation must still finish, every
     # school with a name, URN and establishment number of its own (it once looped for ever).
     from contactpoint.synth.generator import _Generator
@@ -470,12 +470,14 @@ def test_a_national_sized_area_still_gets_uniquely_named_schools():
     assert len({school.name for school in schools}) == 1500
     assert len({school.code for school in schools}) == 1500
     assert all(2000 <= school.establishment <= 3999 for school in schools)
+    practices = generator._build_practices(1400)
+    assert len({practice.name for practice in practices}) == len({practice.code for practice in practices}) == 1400
 
 
 def test_more_children_than_one_authority_can_hold_is_refused(tmp_path):
     from contactpoint.synth.generator import MAX_CHILDREN
 
-    with pytest.raises(ValueError, match="establishment numbers would run out"):
+    with pytest.raises(ValueError, match="codes would run out"):
         generate(MAX_CHILDREN + 1, 1, tmp_path)
 
 
@@ -484,3 +486,12 @@ def test_the_synth_command_says_why_it_refuses(tmp_path):
 
     with pytest.raises(CommandError, match="unsupported local authority"):
         call_command("synth", "--children", "10", "--seed", "1", "--out", str(tmp_path), "--local-authority", "X")
+
+
+def test_an_area_with_one_gp_code_prefix_holds_fewer_children(tmp_path):
+    from contactpoint.synth.generator import max_children
+    from contactpoint.synth.places import AREAS
+
+    assert max_children(AREAS["E08000003"]) == 1_200_000 < max_children(AREAS["E08000025"])
+    with pytest.raises(ValueError, match="at most 1,200,000 children in"):
+        generate(1_200_001, 1, tmp_path, local_authority="E08000003")

@@ -431,8 +431,14 @@ def _school_year_of_entry(dob: int) -> int:
 # reach it (so their output is unchanged); at a million children the plain names run out.
 _NAME_MISSES_BEFORE_SUFFIX = 200
 # Establishment numbers are four digits within an authority: 2000-3999 for primaries (one per
-# 700 children) and 4000-4999 for secondaries (one per 2,000), which bounds one authority's population.
+# 700 children) and 4000-4999 for secondaries (one per 2,000); GP practice codes are a prefix and three
+# digits (one practice per 1,200 children). Together they bound one authority's population.
 MAX_CHILDREN = 2000 * 700
+
+
+def max_children(area: Area) -> int:
+    """The most children :func:`generate` can place in ``area`` before its organisation codes run out."""
+    return min(MAX_CHILDREN, len(set(area.gp_prefixes)) * 1000 * 1200)
 
 
 class _Generator:
@@ -550,6 +556,7 @@ class _Generator:
         codes: dict[str, None] = {}
         names: dict[str, None] = {}
         practices: list[_Org] = []
+        misses = 0  # draws in a row that collided with a practice already made
         while len(practices) < count:
             code = f"{_pick(rng, self.area.gp_prefixes)}{_randint(rng, 0, 999):03d}"
             hood = self.hood_choice(rng)
@@ -568,8 +575,12 @@ class _Generator:
                 name = f"The {_pick(rng, STREET_STEMS)} Practice"
             else:
                 name = f"Dr {self._adult_name('M')[1]} and Partners"
+            if name in names and misses >= _NAME_MISSES_BEFORE_SUFFIX:
+                name = f"{name}, {hood.name}"  # as for schools: the plain names run out near a million children
             if code in codes or name in names:
+                misses += 1
                 continue
+            misses = 0
             codes[code] = names[name] = None
             gps = tuple(
                 "Dr " + " ".join(self._adult_name(_pick(rng, "FM"))) for _ in range(_randint(rng, 2, 8))
@@ -1357,15 +1368,15 @@ def generate(
     """
     if children < 0:
         raise ValueError("children must not be negative")
-    if children > MAX_CHILDREN:
-        raise ValueError(
-            f"at most {MAX_CHILDREN:,} children in one local authority (its schools' establishment "
-            "numbers would run out)"
-        )
     area = AREAS.get(local_authority)
     if area is None:
         supported = ", ".join(f"{code} ({a.name})" for code, a in AREAS.items())
         raise ValueError(f"unsupported local authority {local_authority!r}; supported: {supported}")
+    if children > max_children(area):
+        raise ValueError(
+            f"at most {max_children(area):,} children in {area.name} (its schools' and GP practices' codes "
+            "would run out)"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # The population is a few million small, long-lived objects; the cyclic garbage collector would
