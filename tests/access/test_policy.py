@@ -14,6 +14,7 @@ from contactpoint.access.policy import (
     can_act_on_child,
     can_find_by_location,
     can_grant_role,
+    can_link_children,
     can_manage_involvement,
     can_see_shielded_details,
     require,
@@ -97,12 +98,51 @@ def test_directory_team_is_confined_to_its_local_authority(team_member, home, el
 def test_a_child_with_no_local_authority_is_in_no_directory_teams_area(team_member, home):
     # can() reads no local_authority_id as "a list"; acting on one child with no area is refused instead.
     assert can(team_member, P.MATCHING_REVIEW_DECIDE, local_authority_id=None)
-    refused = can_act_on_child(team_member, P.MATCHING_REVIEW_DECIDE, child_local_authority_id=None)
+    for permission in (
+        P.DIRECTORY_CHILD_VIEW, P.DIRECTORY_ARCHIVED_VIEW, P.DIRECTORY_SUBJECT_ACCESS_EXPORT, P.DIRECTORY_CHILD_SHIELD,
+        P.DIRECTORY_INVOLVEMENT_MANAGE, P.MATCHING_REVIEW_DECIDE,
+    ):
+        refused = can_act_on_child(team_member, permission, child_local_authority_id=None)
+        assert not refused and "no local authority" in refused.reason, permission
+        assert can_act_on_child(team_member, permission, child_local_authority_id=home.pk), permission
+    # Its record and its details: refused to every directory team, as their search never lists it.
+    details = can_see_shielded_details(team_member, child_local_authority_id=None, is_shielded=False)
+    assert not details and "no local authority" in details.reason
+    involvement = can_manage_involvement(team_member, child_local_authority_id=None, owner_user_id=None)
+    assert not involvement and "no local authority" in involvement.reason
+    # Roles that are not confined to an area see it like any other child (no such role corrects records).
+    practitioner = UserFactory()
+    assert can_act_on_child(practitioner, P.DIRECTORY_CHILD_VIEW, child_local_authority_id=None)
+    assert can_see_shielded_details(practitioner, child_local_authority_id=None, is_shielded=False)
+    assert can_manage_involvement(practitioner, child_local_authority_id=None, owner_user_id=practitioner.pk)
+    operator = UserFactory(role=Role.OPERATOR)
+    assert not can_act_on_child(operator, P.DIRECTORY_CHILD_VIEW, child_local_authority_id=None)
+    assert can_act_on_child(
+        operator, P.DIRECTORY_CHILD_VIEW, child_local_authority_id=None, requester="PC 1", reason="x"
+    )
+    assert not can_act_on_child(practitioner, P.MATCHING_REVIEW_DECIDE, child_local_authority_id=home.pk)
+    for role in (Role.AUDITOR, Role.ADMIN):
+        assert not can_act_on_child(UserFactory(role=role), P.DIRECTORY_CHILD_VIEW, child_local_authority_id=None)
+    # Shielded and with no area: no one sees its hidden details, whatever the reason.
+    for person in (team_member, practitioner, operator):
+        assert not can_see_shielded_details(
+            person, child_local_authority_id=None, is_shielded=True, reason="x", requester="PC 1"
+        )
+
+
+def test_a_review_pair_with_a_child_of_no_area_belongs_to_the_other_childs_area(team_member, home, elsewhere):
+    """The team of the area decides a pair that links a child of no area into it; never another area's child."""
+    decide = P.MATCHING_REVIEW_DECIDE
+    assert can_link_children(team_member, decide, child_local_authority_ids=(home.pk, home.pk))
+    assert can_link_children(team_member, decide, child_local_authority_ids=(None, home.pk))
+    assert can_link_children(team_member, decide, child_local_authority_ids=(home.pk, None))
+    refused = can_link_children(team_member, decide, child_local_authority_ids=(None, None))
     assert not refused and "no local authority" in refused.reason
-    assert can_act_on_child(team_member, P.MATCHING_REVIEW_DECIDE, child_local_authority_id=home.pk)
-    # Roles that are not confined to an area are not refused for it (no such role corrects records today).
-    assert can_act_on_child(UserFactory(), P.DIRECTORY_CHILD_VIEW, child_local_authority_id=None)
-    assert not can_act_on_child(UserFactory(), P.MATCHING_REVIEW_DECIDE, child_local_authority_id=home.pk)
+    for pair in ((home.pk, elsewhere.pk), (None, elsewhere.pk), (elsewhere.pk, None), (elsewhere.pk, elsewhere.pk)):
+        refused = can_link_children(team_member, decide, child_local_authority_ids=pair)
+        assert not refused and refused.reason == "outside your local authority", pair
+    assert not can_link_children(team_member, decide, child_local_authority_ids=())
+    assert not can_link_children(UserFactory(), decide, child_local_authority_ids=(None, home.pk))
 
 
 def test_directory_team_without_a_local_authority_is_refused():

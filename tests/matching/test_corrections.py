@@ -149,13 +149,18 @@ def test_a_directory_team_outside_the_area_cannot_correct(two_children, other_ar
     assert record.child_id != candidate.child_id
 
 
-def test_a_child_with_no_local_authority_is_in_no_teams_area(two_children, team_member):
-    """As in a team's search and review queue: even the team of the other child's area can't correct it."""
-    record, candidate = two_children
+def _without_area(record):
+    """The record's child as if no source had named its local authority."""
+    SourceRecord.objects.filter(child_id=record.child_id).update(local_authority="")
     Child.objects.filter(pk=record.child_id).update(local_authority=None)
     record.refresh_from_db()
-    arealess, in_area = Child.objects.get(pk=record.child_id), candidate.child
-    item = review_item(record, candidate)  # in the team's queue: the candidate's child is in their area
+    return Child.objects.get(pk=record.child_id)
+
+
+def test_a_child_with_no_local_authority_is_in_no_teams_area(two_children, team_member):
+    """As in a team's search: even the team of a child in its area can't merge it, nor split it, by itself."""
+    record, candidate = two_children
+    arealess, in_area = _without_area(record), candidate.child
     attempts = {
         "merge into it": lambda: merge_children(actor=team_member, surviving=arealess, merged=in_area, reason="x"),
         "merge it in": lambda: merge_children(actor=team_member, surviving=in_area, merged=arealess, reason="x"),
@@ -163,18 +168,85 @@ def test_a_child_with_no_local_authority_is_in_no_teams_area(two_children, team_
             actor=team_member, surviving_id=in_area.contactpoint_id, merged_id=arealess.contactpoint_id, reason="x"
         ),
         "split": lambda: split_record(actor=team_member, record=record, reason="x"),
-        "accept": lambda: accept_review(actor=team_member, item=item, reason="x"),
-        "reject": lambda: reject_review(actor=team_member, item=item, reason="x"),
     }
     for what, attempt in attempts.items():
         with pytest.raises(AccessDenied, match="no local authority"):
             attempt()
         assert Child.objects.get(pk=arealess.pk).status == Child.Status.ACTIVE, what
     assert not Correction.objects.exists() and not NeverLink.objects.exists()
-    item.refresh_from_db()
-    assert item.status == ReviewItem.Status.OPEN
     record.refresh_from_db()
     assert record.child_id == arealess.pk and not record.link_pinned
+
+
+@pytest.mark.parametrize("arealess_side", ["record", "candidate"])
+def test_the_areas_team_links_a_paired_child_with_no_local_authority_into_its_area(
+    two_children, team_member, arealess_side
+):
+    """The matcher's pair is in the team's queue (the area of the child that has one): the team decides it.
+
+    Accepting merges the child with no area into the team's child, whichever side it is on, so the survivor
+    keeps the area (and the identifier the area knows); the decision can be undone, and rejecting works too.
+    """
+    record, candidate = two_children
+    arealess_record, placed_record = (record, candidate) if arealess_side == "record" else (candidate, record)
+    arealess, in_area = _without_area(arealess_record), placed_record.child
+    item = review_item(record, candidate)
+    correction = accept_review(actor=team_member, item=item, reason="same child")
+    arealess.refresh_from_db()
+    in_area.refresh_from_db()
+    assert arealess.status == Child.Status.MERGED and arealess.merged_into == in_area
+    assert in_area.status == Child.Status.ACTIVE and in_area.local_authority.code == AREA
+    assert set(SourceRecord.objects.values_list("child", flat=True)) == {in_area.pk}
+    assert correction.details["surviving_child"] == in_area.pk
+
+    undo_correction(actor=team_member, correction=correction, reason="accepted in error")
+    arealess.refresh_from_db()
+    arealess_record.refresh_from_db()
+    assert arealess.status == Child.Status.ACTIVE and arealess_record.child == arealess
+    assert arealess.local_authority_id is None  # back out of the area, as it came
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.OPEN
+
+    rejection = reject_review(actor=team_member, item=item, reason="different mothers")
+    assert NeverLink.objects.filter(correction=rejection, is_active=True).count() == 1
+    undo_correction(actor=team_member, correction=rejection, reason="not sure yet")
+    assert not NeverLink.objects.filter(is_active=True).exists()
+
+
+def test_no_team_pulls_another_areas_child_into_a_decision(two_children, team_member, other_area_member):
+    """The exception is only for a child with no area paired with one in the team's own area."""
+    record, candidate = two_children
+    arealess = _without_area(record)
+    item = review_item(record, candidate)  # the candidate's child is in AREA, not in other_area_member's
+    for decide in (accept_review, reject_review):
+        with pytest.raises(AccessDenied, match="outside your local authority"):
+            decide(actor=other_area_member, item=item, reason="x")
+    # The team of AREA, once the candidate's child is held by another area: refused too.
+    Child.objects.filter(pk=candidate.child_id).update(local_authority=other_area_member.local_authority_id)
+    for decide in (accept_review, reject_review):
+        with pytest.raises(AccessDenied, match="outside your local authority"):
+            decide(actor=team_member, item=item, reason="x")
+    # Two children with no area: no one's pair.
+    Child.objects.filter(pk=candidate.child_id).update(local_authority=None)
+    for decide in (accept_review, reject_review):
+        with pytest.raises(AccessDenied, match="no local authority"):
+            decide(actor=team_member, item=item, reason="x")
+    assert not Correction.objects.exists() and not NeverLink.objects.exists()
+    item.refresh_from_db()
+    assert item.status == ReviewItem.Status.OPEN
+    assert Child.objects.get(pk=arealess.pk).status == Child.Status.ACTIVE
+
+
+@pytest.mark.parametrize("decide", [accept_review, reject_review])
+def test_undoing_a_decided_pair_is_refused_to_another_areas_team(two_children, team_member, other_area_member, decide):
+    """Undo checks the item's pair as deciding does (a rejection moved no records, yet is checked too)."""
+    record, candidate = two_children
+    _without_area(record)
+    correction = decide(actor=team_member, item=review_item(record, candidate), reason="decided")
+    with pytest.raises(AccessDenied, match="outside your local authority"):
+        undo_correction(actor=other_area_member, correction=correction, reason="x")
+    assert not Correction.objects.filter(kind=Correction.Kind.UNDO).exists()
+    assert ReviewItem.objects.get().status != ReviewItem.Status.OPEN
 
 
 def test_a_practitioner_cannot_correct(two_children, db):

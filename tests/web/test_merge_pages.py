@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.test import Client
 
 from access.factories import sign_in
 from contactpoint.access.models import Role
@@ -364,5 +365,12 @@ def test_the_merge_is_offered_only_on_an_active_record_in_an_area(client, childr
     assert response.status_code == 200  # the team of the area opens an archived record
     assert "Merge with another record" not in response.content.decode()
     Child.objects.filter(pk=second.pk).update(local_authority=None)
+    # A record no local authority holds is in no team's area: the team doesn't open it (nor merge it).
     response = client.get(f"/children/{second.contactpoint_id}")
+    assert response.status_code == 403 and "Merge with another record" not in response.content.decode()
+    assert client.post(f"/children/{second.contactpoint_id}/hidden-details", {"reason": "x"}).status_code == 403
+    # A practitioner opens it like any other record, and is offered no merge.
+    practitioner = Client()
+    signed_in(practitioner, Role.PRACTITIONER)
+    response = practitioner.get(f"/children/{second.contactpoint_id}")
     assert response.status_code == 200 and "Merge with another record" not in response.content.decode()

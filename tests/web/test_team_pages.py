@@ -175,3 +175,71 @@ def test_a_new_accounts_secrets_are_shown_once_and_not_cached(client):
     assert (
         "Authenticator key" not in client.get(f"/users/{User.objects.get(username='new.person').pk}").content.decode()
     )
+
+
+# A pair with a child no local authority holds --------------------------------------------------------------
+
+
+def _without_area(record: SourceRecord) -> None:
+    from contactpoint.directory.models import Child
+
+    SourceRecord.objects.filter(child_id=record.child_id).update(local_authority="")
+    Child.objects.filter(pk=record.child_id).update(local_authority=None)
+
+
+def test_the_team_of_the_area_decides_a_pair_with_a_child_no_local_authority_holds(client, review_item):
+    """The item is in the queue of the area of the child that has one; accepting links the other into it."""
+    _without_area(review_item.candidate)
+    team = signed_in(client, Role.DIRECTORY_TEAM)
+    assert f'href="/review/{review_item.pk}"' in client.get("/review").content.decode()
+    page = client.get(f"/review/{review_item.pk}").content.decode()
+    assert "can't decide this item" not in page and 'name="decision"' in page
+    # The possible match has no area: the new record's child (in the area) keeps its identifier.
+    kept = SourceRecord.objects.select_related("child").get(pk=review_item.record_id).child
+    assert f"joined under the new record's ContactPoint ID, {kept.contactpoint_id}" in page
+    # A split corrects one child alone: offered only for a record whose child is in the area.
+    assert f"/source-records/{review_item.candidate_id}/split" not in page
+    response = client.post(f"/review/{review_item.pk}", {"decision": "accept", "reason": "same child"})
+    assert response.status_code == 302
+    review_item.refresh_from_db()
+    assert review_item.status == ReviewItem.Status.ACCEPTED and review_item.decided_by == team
+    candidate = SourceRecord.objects.select_related("child").get(pk=review_item.candidate_id)
+    assert candidate.child == kept and kept.local_authority.code == AREA
+
+
+def test_an_item_the_team_cannot_decide_says_why_and_offers_no_decision(client, review_item):
+    """Its other child is now held by another local authority: the page says so, and a decision is refused."""
+    from contactpoint.directory.models import Child
+
+    Child.objects.filter(pk=review_item.candidate.child_id).update(
+        local_authority=LocalAuthority.objects.get_or_create(code=OTHER_AREA, defaults={"name": "Other"})[0]
+    )
+    _without_area(review_item.record)
+    signed_in(client, Role.DIRECTORY_TEAM)
+    page = client.get(f"/review/{review_item.pk}").content.decode()
+    assert "Your team can't decide this item: outside your local authority." in page
+    assert "A child held by another local authority is only ever corrected by that authority" in page
+    assert 'name="decision"' not in page
+    assert client.post(f"/review/{review_item.pk}", {"decision": "accept"}).status_code == 403
+    review_item.refresh_from_db()
+    assert review_item.status == ReviewItem.Status.OPEN
+
+
+def test_the_review_page_never_shows_a_shielded_childs_location(client, review_item):
+    """As on the merge comparison: seeing it is a break-glass view from the record page, if anyone's at all."""
+    import datetime
+
+    from contactpoint.directory.services import shield_child
+
+    team = user(Role.DIRECTORY_TEAM)
+    candidate = review_item.candidate
+    shield_child(actor=team, contactpoint_id=candidate.child.contactpoint_id, reason="refuge",
+                 review_on=datetime.date.today() + datetime.timedelta(days=90))
+    sign_in(client, team)
+    for arealess in (False, True):
+        if arealess:
+            _without_area(candidate)  # then no one at all may see it
+        page = client.get(f"/review/{review_item.pk}").content.decode()
+        assert "Withheld: the child is shielded" in page
+        assert candidate.postcode not in page and candidate.address_line_1 not in page
+        assert "B29 6TT" in page  # the other record's location, which is not shielded

@@ -12,7 +12,9 @@ How to use it:
 
 * Acting on one object: pass its ``local_authority_id``; a directory team member is refused outside
   their own local authority. A child with no local authority is outside every one: use
-  :func:`can_act_on_child` for acts on a child's record (corrections, merges).
+  :func:`can_act_on_child` for anything done to or shown of one child (viewing its record, its hidden
+  details, its subject access report, its involvements, correcting or merging it), and
+  :func:`can_link_children` for deciding a review item's pair.
 * Listing: pass no ``local_authority_id``; when ``decision.local_authority_scope`` is not ``None`` the
   caller must confine the list to that local authority.
 * Operators: pass ``requester`` and ``reason`` for searches and views.
@@ -174,16 +176,51 @@ def require(
     return decision
 
 
-def can_act_on_child(user: Any, permission: Permission, *, child_local_authority_id: int | None) -> Decision:
-    """Whether ``user`` may use ``permission`` on one child, such as correcting or merging its records.
+def can_act_on_child(
+    user: Any,
+    permission: Permission,
+    *,
+    child_local_authority_id: int | None,
+    requester: str = "",
+    reason: str = "",
+) -> Decision:
+    """Whether ``user`` may use ``permission`` on one child: view its record, correct or merge it, and so on.
 
     Unlike :func:`can`, where no ``local_authority_id`` means a list (to be confined to the decision's
     scope), a child with no local authority is outside every local authority, as a directory team's search
-    and review queue already treat it: no directory team may act on it (nor shield it, nor report on it).
+    and review queue already treat it: no directory team may open its record, see its hidden details,
+    report on it, manage its involvements, shield, correct or merge it (until a feed names its local
+    authority). Roles not confined to an area (practitioners, operators) are unaffected: for them such a
+    child is like any other.
     """
-    decision = can(user, permission, local_authority_id=child_local_authority_id)
+    decision = can(
+        user, permission, local_authority_id=child_local_authority_id, requester=requester, reason=reason
+    )
     if decision and decision.local_authority_scope is not None and child_local_authority_id is None:
         return _deny("the child has no local authority, so no directory team may act on its record")
+    return decision
+
+
+def can_link_children(
+    user: Any, permission: Permission, *, child_local_authority_ids: tuple[int | None, ...]
+) -> Decision:
+    """Whether ``user`` may decide whether these children (a review item's pair) are one child or two.
+
+    Every child must be in the user's area (:func:`can_act_on_child`), with one exception: the matcher
+    paired a child with no local authority with a child in the user's area, and the review item is in
+    that area's queue. The team of that area is the only one that could ever decide it, and accepting
+    links the record with no area into theirs (the child in their area survives); rejecting keeps them
+    apart. A child of another area is never part of it, and a pair of children with no area is in no
+    one's queue.
+    """
+    placed = [la for la in child_local_authority_ids if la is not None]
+    if not placed:
+        return can_act_on_child(user, permission, child_local_authority_id=None)
+    decision = _deny("no children")
+    for local_authority_id in placed:
+        decision = can_act_on_child(user, permission, child_local_authority_id=local_authority_id)
+        if not decision:
+            return decision
     return decision
 
 
@@ -202,10 +239,10 @@ def can_see_shielded_details(
     give a reason each time (the decision then has ``break_glass`` set).
     """
     if not is_shielded:
-        return can(
+        return can_act_on_child(
             user,
             Permission.DIRECTORY_CHILD_VIEW,
-            local_authority_id=child_local_authority_id,
+            child_local_authority_id=child_local_authority_id,
             requester=requester,
             reason=reason,
         )
@@ -243,14 +280,18 @@ def can_manage_involvement(
     """Whether ``user`` may add, change or end an involvement.
 
     Practitioners manage their own involvements (``owner_user_id`` is the user of the involvement's
-    practitioner, or the user adding it); directory teams manage any within their local authority.
+    practitioner, or the user adding it); directory teams manage any within their local authority (not
+    those of a child with no local authority, which is in no team's area).
     """
-    team = can(user, Permission.DIRECTORY_INVOLVEMENT_MANAGE, local_authority_id=child_local_authority_id)
+    team = can_act_on_child(
+        user, Permission.DIRECTORY_INVOLVEMENT_MANAGE, child_local_authority_id=child_local_authority_id
+    )
     if team:
         return team
     own = can(user, Permission.DIRECTORY_INVOLVEMENT_MANAGE_OWN)
     if not own:
-        return own
+        # Explain the refusal that applies: a team's is about the area, anyone else's about the role.
+        return team if holds(user, Permission.DIRECTORY_INVOLVEMENT_MANAGE) else own
     if owner_user_id is None or owner_user_id != user.pk:
         return _deny("practitioners may change only their own involvements")
     return Decision(allowed=True, reason="your own involvement")

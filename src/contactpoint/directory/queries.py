@@ -253,8 +253,8 @@ def _get_child(contactpoint_id: str, *, archived_for: Any = None, follow_merges:
         child = _surviving(child)
         if child is not None and child.status not in statuses:
             child = None  # led to an archived record, for someone who may not see archived records
-    if child is not None and child.status == Child.Status.ARCHIVED and not policy.can(
-        archived_for, Permission.DIRECTORY_ARCHIVED_VIEW, local_authority_id=child.local_authority_id
+    if child is not None and child.status == Child.Status.ARCHIVED and not policy.can_act_on_child(
+        archived_for, Permission.DIRECTORY_ARCHIVED_VIEW, child_local_authority_id=child.local_authority_id
     ):
         child = None
     if child is None:
@@ -304,11 +304,17 @@ def _involvements(child: Child, *, user: Any, withhold_contact: bool, today: dat
 def _details_decision(
     user: Any, child: Child, *, requester: str, reason: str
 ) -> tuple[bool, policy.Decision]:
-    """(withhold details?, decision). Raises AccessDenied when the user may not see the child at all."""
-    policy.require(
-        user, Permission.DIRECTORY_CHILD_VIEW, local_authority_id=child.local_authority_id,
+    """(withhold details?, decision). Raises AccessDenied when the user may not see the child at all.
+
+    A directory team may not open a child with no local authority (it is in no team's area, as in their
+    search); practitioners and operators open it like any other child.
+    """
+    seen = policy.can_act_on_child(
+        user, Permission.DIRECTORY_CHILD_VIEW, child_local_authority_id=child.local_authority_id,
         requester=requester, reason=reason,
     )
+    if not seen:
+        raise policy.AccessDenied(seen, str(Permission.DIRECTORY_CHILD_VIEW))
     decision = policy.can_see_shielded_details(
         user, child_local_authority_id=child.local_authority_id, is_shielded=child.is_shielded,
         reason=reason, requester=requester,
@@ -621,9 +627,11 @@ def read_child_holdings(*, user: Any, contactpoint_id: str, reason: str, client_
         raise DirectoryError("give the reason for the subject access report (e.g. the request's reference)")
     with transaction.atomic():
         child = _get_child(contactpoint_id)
-        if child.local_authority_id is None:
-            raise policy.AccessDenied(policy.Decision(False, "the child has no local authority"))
-        policy.require(user, Permission.DIRECTORY_SUBJECT_ACCESS_EXPORT, local_authority_id=child.local_authority_id)
+        allowed = policy.can_act_on_child(
+            user, Permission.DIRECTORY_SUBJECT_ACCESS_EXPORT, child_local_authority_id=child.local_authority_id
+        )
+        if not allowed:
+            raise policy.AccessDenied(allowed, str(Permission.DIRECTORY_SUBJECT_ACCESS_EXPORT))
         who = identity.read_identity(child)
         golden = {name: _iso(getattr(who, name)) for name in identity.IDENTIFYING_FIELDS}
         names = [{"kind": k, "given_names": g, "family_name": f} for k, g, f in identity.read_names(child.pk)]

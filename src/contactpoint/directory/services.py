@@ -195,9 +195,12 @@ def set_involvement_flags(
 
 
 def _require_shield_permission(actor: User, child: Child) -> None:
-    if child.local_authority_id is None:
-        raise DirectoryError("this child has no local authority, so no directory team can decide on shielding")
-    policy.require(actor, Permission.DIRECTORY_CHILD_SHIELD, local_authority_id=child.local_authority_id)
+    # A child with no local authority is in no team's area: no one can decide on its shielding.
+    decision = policy.can_act_on_child(
+        actor, Permission.DIRECTORY_CHILD_SHIELD, child_local_authority_id=child.local_authority_id
+    )
+    if not decision:
+        raise policy.AccessDenied(decision, str(Permission.DIRECTORY_CHILD_SHIELD))
 
 
 @transaction.atomic

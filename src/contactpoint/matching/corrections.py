@@ -12,8 +12,10 @@ Rules every correction keeps:
 * **Never undone by the next feed.** Moved records are pinned (feeds never move pinned records) and a
   rejection or split writes ``NeverLink`` pairs that matching honours.
 * **Scoped and audited.** Only a directory team member of the child's local authority may correct
-  (``access.policy``); a child with no local authority is in no team's area, so no one may correct it.
-  Each correction writes its audit event in the same transaction.
+  (``access.policy``); a child with no local authority is in no team's area, so no one may merge, split
+  or otherwise correct it — except to decide a review item that pairs it with a child in the team's area
+  (``policy.can_link_children``): accepting links it into that area (the child in the area survives),
+  rejecting keeps the two apart. Each correction writes its audit event in the same transaction.
 * **Never lifts a shield.** A shielded child can't be merged into one that is not shielded (its records
   would then show through the unshielded golden record): keep the shielded child, or shield the other first.
 """
@@ -28,7 +30,7 @@ from django.utils import timezone
 
 from contactpoint.access.models import User
 from contactpoint.access.permissions import Permission
-from contactpoint.access.policy import AccessDenied, can_act_on_child, require
+from contactpoint.access.policy import AccessDenied, Decision, can_act_on_child, can_link_children, require
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
 from contactpoint.core.identifiers import normalise_contactpoint_id
@@ -59,6 +61,25 @@ def _require_in_area(actor: User, children: Iterable[Child]) -> None:
         )
         if not decision:
             raise AccessDenied(decision, str(Permission.MATCHING_REVIEW_DECIDE))
+
+
+def review_decision(actor: Any, children: Iterable[Child]) -> Decision:
+    """Whether ``actor`` may decide a review item (or undo its decision) about these children.
+
+    Each child in the actor's area, or a child with no local authority paired with one that is
+    (``policy.can_link_children``): the matcher's pair is in that area's queue, and no other team could
+    ever decide it. Never a child of another area.
+    """
+    return can_link_children(
+        actor, Permission.MATCHING_REVIEW_DECIDE,
+        child_local_authority_ids=tuple(child.local_authority_id for child in children),
+    )
+
+
+def _require_review_decision(actor: User, children: Iterable[Child]) -> None:
+    decision = review_decision(actor, children)
+    if not decision:
+        raise AccessDenied(decision, str(Permission.MATCHING_REVIEW_DECIDE))
 
 
 def _move_records(records: Iterable[SourceRecord], to_child: Child, correction: Correction, method: str) -> set[int]:
@@ -230,16 +251,29 @@ def _open_item(item: ReviewItem) -> tuple[SourceRecord, SourceRecord]:
     return record, candidate
 
 
+def review_survivor(record_child: Child, candidate_child: Child) -> tuple[Child, Child]:
+    """(surviving, merged) when a review item is accepted.
+
+    The record's child is merged into the candidate's, whose identifier stays; but a child with no local
+    authority never survives one that has one: the record with no area is linked into the area, so the
+    child the area's team and practitioners know keeps its identifier (and the survivor stays in the area).
+    """
+    if candidate_child.local_authority_id is None and record_child.local_authority_id is not None:
+        return record_child, candidate_child
+    return candidate_child, record_child
+
+
 @transaction.atomic
 def accept_review(*, actor: User, item: ReviewItem, reason: str = "") -> Correction:
-    """Same child: the record's child is merged into the candidate's (the candidate's identifier stays)."""
+    """Same child: the two children become one (:func:`review_survivor` says whose identifier stays)."""
     record, candidate = _open_item(item)
     assert record.child is not None and candidate.child is not None
-    _require_in_area(actor, [record.child, candidate.child])
+    _require_review_decision(actor, [record.child, candidate.child])
     correction = Correction.objects.create(kind=Correction.Kind.ACCEPT, actor=actor, reason=reason, review_item=item)
     touched: set[int] = set()
     if record.child_id != candidate.child_id:
-        touched = _merge(actor=actor, surviving=candidate.child, merged=record.child, correction=correction)
+        surviving, merged = review_survivor(record.child, candidate.child)
+        touched = _merge(actor=actor, surviving=surviving, merged=merged, correction=correction)
     _decide(item, ReviewItem.Status.ACCEPTED, actor)
     _after_moves(touched)
     record_event(
@@ -257,7 +291,7 @@ def reject_review(*, actor: User, item: ReviewItem, reason: str = "") -> Correct
     """Different children: they stay apart, now and in every later feed."""
     record, candidate = _open_item(item)
     assert record.child is not None and candidate.child is not None
-    _require_in_area(actor, [record.child, candidate.child])
+    _require_review_decision(actor, [record.child, candidate.child])
     correction = Correction.objects.create(kind=Correction.Kind.REJECT, actor=actor, reason=reason, review_item=item)
     NeverLink.objects.create(record_a=record, record_b=candidate, correction=correction)
     pinned = []
@@ -296,8 +330,18 @@ def undo_correction(*, actor: User, correction: Correction, reason: str) -> Corr
     events = list(LinkEvent.objects.filter(correction=correction).select_related("source_record").order_by("-pk"))
     involved_ids = {e.from_child_id for e in events} | {e.to_child_id for e in events}
     involved_ids |= {v for k, v in correction.details.items() if k.endswith("child") and isinstance(v, int)}
-    involved = Child.objects.filter(pk__in=[pk for pk in involved_ids if pk is not None])
-    _require_in_area(actor, involved)
+    if correction.review_item_id is not None:
+        # A decision on a review item: its pair as it is now (a rejection moved no records), by the same rule
+        # as deciding it (a child with no local authority linked into the team's area can be taken back out).
+        item = ReviewItem.objects.get(pk=correction.review_item_id)
+        involved_ids |= set(
+            SourceRecord.objects.filter(pk__in=[item.record_id, item.candidate_id]).values_list("child_id", flat=True)
+        )
+    involved = list(Child.objects.filter(pk__in=[pk for pk in involved_ids if pk is not None]))
+    if correction.review_item_id is not None:
+        _require_review_decision(actor, involved)
+    else:
+        _require_in_area(actor, involved)
     undo = Correction.objects.create(kind=Correction.Kind.UNDO, actor=actor, reason=reason, undoes=correction)
     details = correction.details
     if "merged_child" in details:

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contactpoint.access.permissions import Permission
-from contactpoint.access.policy import require
+from contactpoint.access.policy import can_act_on_child, require
 from contactpoint.access.signin import client_address
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
@@ -70,11 +70,38 @@ def _shown(record: SourceRecord, name: str) -> str:
     return str(value)
 
 
+# Where a child lives: never shown here for a shielded child, as on the merge comparison. Seeing it is a
+# break-glass view, with a reason, from the record page, for the child's own directory team only (and for
+# no one when the child has no local authority).
+LOCATING_FIELDS = frozenset({"address_line_1", "address_line_2", "town", "postcode"})
+WITHHELD = "Withheld: the child is shielded"
+
+
+def _shielded(record: SourceRecord) -> bool:
+    return record.child is not None and record.child.is_shielded
+
+
 def _comparison(record: SourceRecord, candidate: SourceRecord) -> list[ComparedField]:
-    rows = [ComparedField(label, _shown(record, name), _shown(candidate, name)) for name, label in COMPARED_FIELDS]
+    withheld = _shielded(record) or _shielded(candidate)
+    rows = []
+    for name, label in COMPARED_FIELDS:
+        if name in LOCATING_FIELDS and withheld:
+            values = [WITHHELD if _shielded(r) else _shown(r, name) for r in (record, candidate)]
+            if any(values):
+                rows.append(ComparedField(label, values[0], values[1], compared=False))
+            continue
+        rows.append(ComparedField(label, _shown(record, name), _shown(candidate, name)))
     rows = [row for row in rows if row.record or row.candidate]
     ids = [r.child.contactpoint_id if r.child is not None else "None" for r in (record, candidate)]
     return [*rows, ComparedField("ContactPoint ID now", ids[0], ids[1], compared=False)]
+
+
+def _why_undecidable(request: HttpRequest, record: SourceRecord, candidate: SourceRecord) -> str:
+    """Why this user's team can't decide the item ("" when it can): the pair must be in their area."""
+    if record.child is None or candidate.child is None:
+        return ""  # the service says so in words when the decision is tried
+    decision = corrections.review_decision(actor(request), [record.child, candidate.child])
+    return "" if decision else decision.reason
 
 
 def _explanation(item: ReviewItem) -> list[dict[str, Any]]:
@@ -159,11 +186,20 @@ def item(request: HttpRequest, pk: int) -> HttpResponse:
                 client_address=client_address(request),
                 details={"review_item": review.pk},
             )
+    # A split corrects one child, which must be in the team's area (never a child with no local authority).
     splittable = [
         r
         for r in (record, candidate)
-        if r.child_id is not None and SourceRecord.objects.filter(child_id=r.child_id).exclude(pk=r.pk).exists()
+        if r.child is not None
+        and can_act_on_child(
+            request.user, Permission.MATCHING_REVIEW_DECIDE, child_local_authority_id=r.child.local_authority_id
+        )
+        and SourceRecord.objects.filter(child=r.child).exclude(pk=r.pk).exists()
     ]
+    is_open = review.status == ReviewItem.Status.OPEN
+    joined_under = ""
+    if record.child is not None and candidate.child is not None:
+        joined_under = corrections.review_survivor(record.child, candidate.child)[0].contactpoint_id
     context = {
         "item": review,
         "record": record,
@@ -177,7 +213,14 @@ def item(request: HttpRequest, pk: int) -> HttpResponse:
         "error": error,
         "splittable": splittable,
         "split_form": SplitForm(),
-        "is_open": review.status == ReviewItem.Status.OPEN,
+        "is_open": is_open,
+        "why_undecidable": _why_undecidable(request, record, candidate) if is_open else "",
+        "joined_under": joined_under,
+        # Accepting keeps the new record's child, not the possible match's, when the match has no local authority.
+        "joined_under_record": record.child is not None
+        and candidate.child is not None
+        and joined_under == record.child.contactpoint_id
+        and record.child_id != candidate.child_id,
     }
     return render(request, "web/review_item.html", context, status=400 if error else 200)
 
