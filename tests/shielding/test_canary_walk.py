@@ -434,3 +434,21 @@ def test_the_merged_away_check_would_see_a_leak(tmp_path, canary, own_team):
     assert MERGED_AWAY_ADDRESS in response_text(response) or canary_leaks(
         response_text(response), contactpoint_id=canary.contactpoint_id
     )
+
+
+# A shielded child no local authority holds: no one is its own team, so no one sees its hidden details -------------
+
+
+@pytest.mark.parametrize("who", ["team that shielded it", "practitioner"])
+def test_a_shielded_child_with_no_local_authority_shows_its_hidden_details_to_no_one(canary, own_team, who):
+    """The team of the area it was in when shielded walks every page and operation, with reasons, as does a
+    practitioner: every read, break glass and review item applies the same rule (policy.can_act_on_child)."""
+    from contactpoint.directory.models import Child
+
+    Child.objects.filter(pk=canary.child.pk).update(local_authority=None)
+    person = own_team if who.startswith("team") else account("practitioner")
+    pages_findings = walk_pages(signed_in_client(person), canary)
+    api_findings = walk_api(Client(), canary, bearer(person))
+    pages_findings.assert_clean()
+    api_findings.assert_clean()
+    assert pages_findings.requests > 50 and 200 in pages_findings.answered
