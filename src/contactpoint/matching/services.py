@@ -65,8 +65,9 @@ def active_model() -> MatchModel:
 def _candidate_records(new_record_ids: list[int]) -> list[dict[str, Any]]:
     """Existing, linked, current records sharing a blocking key with any new record (SQL blocking).
 
-    Keys: date of birth (also day/month transposed), NHS number, UPN, postcode — each an indexed
-    equi-join, so a delta is compared with its plausible candidates, not the whole directory.
+    Keys: date of birth (also day/month transposed), NHS number, UPN, postcode — each an equi-join.
+    Only pairs meeting the model's blocking rules are scored, but these keys alone are not selective:
+    on a dense population most of the directory comes back (docs/benchmarks.md, Matching).
     """
     with connection.cursor() as cursor:
         # A temporary table (not an array) of the new records: `NOT (id = ANY(array))` would be
