@@ -90,3 +90,17 @@ def test_any_single_character_change_to_a_upn_is_detected():
         for digit in "0123456789":
             if digit != upn[position]:
                 assert not is_valid_upn(upn[:position] + digit + upn[position + 1 :])
+
+
+def test_numbers_from_englands_issued_range_pass_the_directorys_validation():
+    # Big populations leave the 999 test range. A draw from all ten digits lands in Scotland's CHI range
+    # a quarter of the time, where a number must begin with a date of birth: the feed rejected those.
+    import random
+
+    from contactpoint.core.validators import is_valid_nhs_number as directory_accepts
+    from contactpoint.synth.identifiers import NHS_ENGLAND_PREFIX, random_nhs_number
+
+    rng = random.Random(3)
+    assert all(directory_accepts(random_nhs_number(rng, prefix=NHS_ENGLAND_PREFIX)) for _ in range(2000))
+    anywhere = [random_nhs_number(rng) for _ in range(2000)]
+    assert not all(directory_accepts(number) for number in anywhere)  # what the prefix avoids

@@ -31,6 +31,7 @@ from typing import Generic, TypeVar
 
 from . import names as name_data
 from .identifiers import (
+    NHS_ENGLAND_PREFIX,
     NHS_TEST_PREFIX,
     UPN_LETTERS,
     format_nhs_number,
@@ -457,8 +458,10 @@ class _Generator:
         self.sizes = _Weighted(_HOUSEHOLD_SIZES)
         self.street_type = _Weighted(STREET_TYPES)
         self.hood_choice = _Weighted([(hood, float(hood.weight)) for hood in area.neighbourhoods])
-        # The NHS test range (999…) holds ~900k valid numbers; beyond that use the issued range.
-        self.nhs_prefix = NHS_TEST_PREFIX if children * 1.2 < 400_000 else ""
+        # The NHS test range (999…) holds ~900k valid numbers; beyond that use England's issued range
+        # (4…): not the whole ten-digit space, part of which is Scotland's CHI range, whose numbers
+        # begin with a date of birth and are invalid otherwise (a quarter of a random draw).
+        self.nhs_prefix = NHS_TEST_PREFIX if children * 1.2 < 400_000 else NHS_ENGLAND_PREFIX
         self.nhs_used: set[str] = set()
         self.upn_used: set[str] = set()
         self.upn_serials: dict[tuple[int, int, int], int] = {}

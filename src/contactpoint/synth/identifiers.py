@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 
 __all__ = [
+    "NHS_ENGLAND_PREFIX",
     "NHS_TEST_PREFIX",
     "UPN_LETTERS",
     "format_nhs_number",
@@ -31,6 +32,8 @@ __all__ = [
 # NHS England never issues numbers starting 999: they are set aside for test data, so synthetic
 # records made with this prefix can never carry a real patient's identifier.
 NHS_TEST_PREFIX = "999"
+# England and Wales issue numbers from 400 000 000 0 to 499 999 999 9 (and 6…); Scotland uses 010…311.
+NHS_ENGLAND_PREFIX = "4"
 
 # The UPN check alphabet: A–Z without I, O and S (too easily read as 1, 0 and 5). Index = value.
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
