@@ -59,3 +59,19 @@ def test_malformed_searches_are_refused() -> None:
         search_events(EventFilter(), page=0)
     with pytest.raises(ValueError):
         search_events(EventFilter(), page_size=10_000)
+
+
+def test_search_by_a_merged_away_identifier_finds_views_made_through_it() -> None:
+    # A record opened by its old identifier after a merge is recorded as a view of the survivor, with
+    # the identifier asked for in details["merged_from"]: an auditor searching by either finds it.
+    survivor, merged_away, unrelated = new_contactpoint_id(), new_contactpoint_id(), new_contactpoint_id()
+    via_old = make_event(children=[survivor], details={"details_withheld": False, "merged_from": merged_away})
+    direct = make_event(children=[survivor])
+    other = make_event(children=[unrelated])
+
+    def sequences(child: str) -> list[int]:
+        return [e.sequence for e in search_events(EventFilter(child=child)).events]
+
+    assert sequences(format_contactpoint_id(merged_away)) == [via_old.sequence]
+    assert sequences(survivor) == [direct.sequence, via_old.sequence]
+    assert sequences(unrelated) == [other.sequence]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from contactpoint.audit.canonical import format_timestamp
 from contactpoint.audit.models import AuditEvent
@@ -63,7 +63,9 @@ def filter_events(criteria: EventFilter) -> QuerySet[AuditEvent]:
         child = normalise_contactpoint_id(criteria.child)
         if not is_valid_contactpoint_id(child):
             raise ValueError(f"{criteria.child!r} is not a directory identifier")
-        events = events.filter(children__contains=[child])  # GIN index
+        # The GIN index on children, or the index on details.merged_from (an identifier merged into
+        # another: its views name the surviving child and record the identifier asked for there).
+        events = events.filter(Q(children__contains=[child]) | Q(details__merged_from=child))
     if criteria.action:
         events = events.filter(action=criteria.action)
     if criteria.since is not None:
