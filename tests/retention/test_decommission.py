@@ -18,6 +18,7 @@ from contactpoint.audit.integrity import verify_log
 from contactpoint.audit.keys import load_signing_key
 from contactpoint.audit.models import AuditEvent
 from contactpoint.audit.tags import AuditAction
+from contactpoint.core import keys as core_keys
 from contactpoint.directory.models import Child, Forename
 from contactpoint.feeds.models import SourceRecord, SourceSystem
 from contactpoint.retention import keys
@@ -30,13 +31,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def populated(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> Path:
     settings.HOME = tmp_path
-    monkeypatch.delenv(keys.MASTER_KEY_VARIABLE, raising=False)
+    monkeypatch.delenv(core_keys.MASTER_KEY_VARIABLE, raising=False)
     children = load_children(tmp_path, [child_row("A1"), child_row("B1", given_names="Ian", family_name="Brook",
                                                                     date_of_birth="2012-02-02")])
     for child in children.values():
         keys.create_child_key(child_pk=child.pk)  # makes the master key file in tmp_path
     user(Role.DIRECTORY_TEAM)
-    assert keys.master_key_path().exists()
+    assert core_keys.master_key_path().exists()
     return tmp_path
 
 
@@ -64,7 +65,7 @@ def test_everything_personal_is_destroyed_and_certified(populated: Path) -> None
     text = decommission("--confirm", "--by", "Chief Information Officer", "--out", str(certificate_file))
 
     assert not Child.objects.exists() and not SourceRecord.objects.exists() and not User.objects.exists()
-    assert keys.count_keys() == 0 and not keys.master_key_path().exists()
+    assert keys.count_keys() == 0 and not core_keys.master_key_path().exists()
     assert SourceSystem.objects.exists() and Forename.objects.exists()  # reference data stays
     assert AuditEvent.objects.filter(action=AuditAction.RETENTION_DECOMMISSION).exists()
     assert verify_log().ok

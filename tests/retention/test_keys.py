@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from contactpoint.core import keys as core_keys
+from contactpoint.core.keys import KeyStoreError
 from contactpoint.retention import keys
-from contactpoint.retention.errors import KeyStoreError
 from contactpoint.retention.services import erase_child
 from directory.builders import child_row, load_children
 
@@ -22,7 +23,7 @@ MASTER = base64.b64encode(b"m" * 32).decode()
 
 @pytest.fixture
 def master_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(keys.MASTER_KEY_VARIABLE, MASTER)
+    monkeypatch.setenv(core_keys.MASTER_KEY_VARIABLE, MASTER)
     monkeypatch.delenv("CONTACTPOINT_KEY_WRAPPER", raising=False)
     return MASTER
 
@@ -39,28 +40,38 @@ def test_a_field_round_trips_and_is_bound_to_its_child_and_field() -> None:
 
 
 def test_blind_indexes_are_equal_for_equal_values_and_keyed() -> None:
-    assert keys.blind_index(b"i" * 32, "SMITH", field="family") == keys.blind_index(b"i" * 32, "SMITH", field="family")
-    assert keys.blind_index(b"i" * 32, "SMITH", field="family") != keys.blind_index(b"j" * 32, "SMITH", field="family")
-    assert keys.blind_index(b"i" * 32, "SMITH", field="family") != keys.blind_index(b"i" * 32, "SMITH", field="given")
+    def token(key: bytes, value: str, field: str) -> str:
+        return core_keys.blind_index(key, value, field=field)
+
+    assert token(b"i" * 32, "SMITH", "family") == token(b"i" * 32, "SMITH", "family")
+    assert token(b"i" * 32, "SMITH", "family") != token(b"j" * 32, "SMITH", "family")
+    assert token(b"i" * 32, "SMITH", "family") != token(b"i" * 32, "SMITH", "given")
+
+
+def test_the_index_key_is_derived_from_the_master_key_and_differs_from_it(master_key: str) -> None:
+    index_key = core_keys.index_key()
+    assert len(index_key) == 32 and index_key == core_keys.index_key()
+    assert index_key != base64.b64decode(master_key)
+    assert core_keys.derived_key("something else") != index_key
 
 
 def test_production_without_a_master_key_is_an_error(settings, monkeypatch: pytest.MonkeyPatch,
                                                      tmp_path: Path) -> None:
-    monkeypatch.delenv(keys.MASTER_KEY_VARIABLE, raising=False)
+    monkeypatch.delenv(core_keys.MASTER_KEY_VARIABLE, raising=False)
     settings.HOME = tmp_path
     settings.MODE = "production"
     with pytest.raises(KeyStoreError, match="no master key"):
-        keys.load_master_key()
+        core_keys.load_master_key()
     settings.MODE = "test"
-    key, source = keys.load_master_key()
-    assert source == str(tmp_path / "master-key") and keys.load_master_key()[0] == key  # made once, then reused
+    key, source = core_keys.load_master_key()
+    assert source == str(tmp_path / "master-key") and core_keys.load_master_key()[0] == key  # made once, then reused
     assert (tmp_path / "master-key").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_malformed_master_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(keys.MASTER_KEY_VARIABLE, "not base64!")
+    monkeypatch.setenv(core_keys.MASTER_KEY_VARIABLE, "not base64!")
     with pytest.raises(KeyStoreError):
-        keys.load_master_key()
+        core_keys.load_master_key()
 
 
 @pytest.mark.django_db
@@ -127,14 +138,14 @@ def vault() -> Iterator[str]:
 
 
 def test_vault_transit_wraps_and_unwraps(vault: str) -> None:
-    wrapper = keys.VaultTransitWrapper(address=vault, token=FakeTransit.token)
+    wrapper = core_keys.VaultTransitWrapper(address=vault, token=FakeTransit.token)
     wrapped = wrapper.wrap(b"d" * 32, context=b"child 1")
     assert wrapped.startswith(b"vault:v1:")
     assert wrapper.unwrap(wrapped, context=b"child 1") == b"d" * 32
     with pytest.raises(KeyStoreError, match="refused"):
         wrapper.unwrap(wrapped, context=b"child 2")
     with pytest.raises(KeyStoreError, match="refused"):
-        keys.VaultTransitWrapper(address=vault, token="wrong").wrap(b"d" * 32, context=b"x")
+        core_keys.VaultTransitWrapper(address=vault, token="wrong").wrap(b"d" * 32, context=b"x")
 
 
 def test_vault_is_chosen_by_the_environment(vault: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,6 +153,6 @@ def test_vault_is_chosen_by_the_environment(vault: str, monkeypatch: pytest.Monk
     monkeypatch.setenv("CONTACTPOINT_VAULT_ADDR", vault)
     monkeypatch.delenv("VAULT_TOKEN", raising=False)
     with pytest.raises(KeyStoreError, match="VAULT_TOKEN"):
-        keys.configured_wrapper()
+        core_keys.configured_wrapper()
     monkeypatch.setenv("VAULT_TOKEN", FakeTransit.token)
-    assert keys.configured_wrapper().name == "vault:contactpoint"
+    assert core_keys.configured_wrapper().name == "vault:contactpoint"

@@ -34,6 +34,7 @@ from contactpoint.audit.integrity import verify_log
 from contactpoint.audit.keys import load_signing_key
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
+from contactpoint.core import keys as core_keys
 from contactpoint.retention import keys
 from contactpoint.retention.errors import DecommissionRefused
 
@@ -127,7 +128,7 @@ def decommission(*, by: str, confirm: bool, today: datetime.datetime | None = No
             details={"tables": len(tables), "rows": sum(destroyed.values())},
         )
     files = []
-    master = keys.master_key_path()
+    master = core_keys.master_key_path()
     if _destroy_file(master):
         files.append(str(master))
     reports = Path(str(settings.CONTACTPOINT.get("FEED_REPORT_DIR", Path(settings.HOME) / "feed-reports")))
@@ -204,8 +205,8 @@ def _checks(tables: list[str]) -> list[dict[str, Any]]:
     checks = [{"check": "every destroyed table is empty", "required": True, "passed": not remaining,
                "detail": detail}]
     key_rows = keys.count_keys()
-    master_file = keys.master_key_path().exists()
-    from_environment = bool(os.environ.get(keys.MASTER_KEY_VARIABLE))
+    master_file = core_keys.master_key_path().exists()
+    from_environment = bool(os.environ.get(core_keys.MASTER_KEY_VARIABLE))
     checks.append({"check": "key store empty", "required": True, "passed": key_rows == 0 and not master_file,
                    "detail": f"{key_rows} wrapped data keys; master key file "
                              f"{'present' if master_file else 'absent'}"})

@@ -1,0 +1,227 @@
+"""Master keys, key wrapping and keyed hashes: the cryptography every app that stores personal data uses.
+
+Each child gets a random 256-bit data key. Fields are encrypted under it with AES-256-GCM; the data key
+is stored only *wrapped* (encrypted) by a master key, in :class:`~contactpoint.retention.models.ChildKey`.
+Erasing the child deletes its wrapped key, and with it every copy of the child's ciphertext becomes
+unreadable — in backups and the write-ahead log too, once the backups holding the wrapped key expire
+(or at once, when the master key that wrapped them is retired). See docs/retention.md.
+
+The master key wraps, never the data: a :class:`KeyWrapper`. Two implementations:
+
+* :class:`LocalKeyWrapper`: the master key is ``CONTACTPOINT_MASTER_KEY`` (base64 of 32 bytes) or the
+  file ``CONTACTPOINT_HOME/master-key``; generated on first use in demo and test mode only, an error
+  in production.
+* :class:`VaultTransitWrapper`: HashiCorp Vault's transit engine wraps and unwraps; the master key never
+  leaves Vault. ``CONTACTPOINT_KEY_WRAPPER=vault``, ``CONTACTPOINT_VAULT_ADDR``, ``VAULT_TOKEN``,
+  ``CONTACTPOINT_VAULT_TRANSIT_KEY`` (default ``contactpoint``), ``CONTACTPOINT_VAULT_TRANSIT_MOUNT``
+  (default ``transit``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+MASTER_KEY_VARIABLE = "CONTACTPOINT_MASTER_KEY"
+MASTER_KEY_FILE_NAME = "master-key"
+NONCE_BYTES = 12
+KEY_BYTES = 32
+
+
+class KeyStoreError(Exception):
+    """The master key or the key wrapper is missing, malformed or refused the request."""
+
+
+class KeyWrapper(Protocol):
+    """Wraps and unwraps data keys. ``context`` (the child's identity in the key store) is bound in."""
+
+    @property
+    def name(self) -> str: ...
+
+    def wrap(self, data_key: bytes, *, context: bytes) -> bytes: ...
+
+    def unwrap(self, wrapped: bytes, *, context: bytes) -> bytes: ...
+
+
+# Local master key ----------------------------------------------------------------------------------
+
+
+def master_key_path() -> Path:
+    return Path(settings.HOME) / MASTER_KEY_FILE_NAME
+
+
+def _decode_key(text: str, where: str) -> bytes:
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise KeyStoreError(f"{where} is not base64") from error
+    if len(raw) != KEY_BYTES:
+        raise KeyStoreError(f"{where} must be a 32-byte key, base64 encoded")
+    return raw
+
+
+def load_master_key() -> tuple[bytes, str]:
+    """The local master key and where it came from (see the module docstring)."""
+    configured = os.environ.get(MASTER_KEY_VARIABLE)
+    if configured:
+        return _decode_key(configured, MASTER_KEY_VARIABLE), MASTER_KEY_VARIABLE
+    path = master_key_path()
+    if path.exists():
+        return _decode_key(path.read_text(), str(path)), str(path)
+    if settings.MODE not in {"demo", "test"}:
+        raise KeyStoreError(
+            f"no master key: set {MASTER_KEY_VARIABLE} or provide {path} (CONTACTPOINT_MODE={settings.MODE}; "
+            "keys are generated only in demo and test mode)"
+        )
+    key = secrets.token_bytes(KEY_BYTES)
+    temporary = path.with_name(f".{MASTER_KEY_FILE_NAME}.{os.getpid()}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(base64.b64encode(key).decode("ascii") + "\n")
+    try:
+        os.link(temporary, path)  # fails if another process created it meanwhile: use theirs
+    except FileExistsError:
+        return _decode_key(path.read_text(), str(path)), str(path)
+    finally:
+        temporary.unlink()
+    return key, str(path)
+
+
+class LocalKeyWrapper:
+    """AES-256-GCM under a master key held by this process."""
+
+    def __init__(self, master_key: bytes) -> None:
+        if len(master_key) != KEY_BYTES:
+            raise KeyStoreError("the master key must be 32 bytes")
+        self._aead = AESGCM(master_key)
+        self.key_id = hashlib.sha256(b"contactpoint master key id\x00" + master_key).hexdigest()[:16]
+
+    @property
+    def name(self) -> str:
+        return f"local:{self.key_id}"
+
+    def wrap(self, data_key: bytes, *, context: bytes) -> bytes:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data_key, context)
+
+    def unwrap(self, wrapped: bytes, *, context: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], context)
+        except InvalidTag:
+            raise KeyStoreError("the data key does not unwrap under this master key and context") from None
+
+
+# Vault transit -------------------------------------------------------------------------------------
+
+
+class VaultTransitWrapper:
+    """Vault's transit engine wraps and unwraps (``POST /v1/<mount>/encrypt|decrypt/<key>``).
+
+    ``context`` is sent as ``associated_data`` (AES-GCM transit keys bind it like the local wrapper does).
+    """
+
+    def __init__(self, *, address: str, token: str, key_name: str = "contactpoint", mount: str = "transit",
+                 timeout: float = 10.0) -> None:
+        if not address.startswith(("https://", "http://")):
+            raise KeyStoreError("the Vault address must be an http(s) URL")
+        self.address = address.rstrip("/")
+        self._token = token
+        self.key_name = key_name
+        self.mount = mount.strip("/")
+        self.timeout = timeout
+
+    @property
+    def name(self) -> str:
+        return f"vault:{self.key_name}"
+
+    def _post(self, operation: str, body: dict[str, str]) -> dict[str, Any]:
+        url = f"{self.address}/v1/{self.mount}/{operation}/{self.key_name}"
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
+            url, data=json.dumps(body).encode(), method="POST",
+            headers={"X-Vault-Token": self._token, "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise KeyStoreError(f"Vault refused {operation} ({error.code})") from None
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise KeyStoreError(f"Vault unreachable for {operation}: {error}") from None
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict):
+            raise KeyStoreError(f"Vault's answer to {operation} has no data")
+        return data
+
+    def wrap(self, data_key: bytes, *, context: bytes) -> bytes:
+        data = self._post("encrypt", {"plaintext": base64.b64encode(data_key).decode(),
+                                      "associated_data": base64.b64encode(context).decode()})
+        return str(data["ciphertext"]).encode("ascii")  # "vault:v1:…"
+
+    def unwrap(self, wrapped: bytes, *, context: bytes) -> bytes:
+        data = self._post("decrypt", {"ciphertext": wrapped.decode("ascii"),
+                                      "associated_data": base64.b64encode(context).decode()})
+        return base64.b64decode(data["plaintext"])
+
+
+def configured_wrapper() -> KeyWrapper:
+    """The wrapper the environment names (``CONTACTPOINT_KEY_WRAPPER``: ``local``, the default, or ``vault``)."""
+    kind = os.environ.get("CONTACTPOINT_KEY_WRAPPER", "local")
+    if kind == "local":
+        return LocalKeyWrapper(load_master_key()[0])
+    if kind == "vault":
+        try:
+            address, token = os.environ["CONTACTPOINT_VAULT_ADDR"], os.environ["VAULT_TOKEN"]
+        except KeyError as missing:
+            raise KeyStoreError(f"CONTACTPOINT_KEY_WRAPPER=vault needs {missing.args[0]}") from None
+        return VaultTransitWrapper(
+            address=address, token=token,
+            key_name=os.environ.get("CONTACTPOINT_VAULT_TRANSIT_KEY", "contactpoint"),
+            mount=os.environ.get("CONTACTPOINT_VAULT_TRANSIT_MOUNT", "transit"),
+        )
+    raise KeyStoreError(f"CONTACTPOINT_KEY_WRAPPER must be local or vault, not {kind!r}")
+
+
+
+# Keyed hashes (blind indexes) -------------------------------------------------------------------------
+
+
+def derived_key(purpose: str) -> bytes:
+    """A 32-byte key for ``purpose`` derived from the local master key (HKDF-SHA256).
+
+    Blind-index and blocking tokens must be equal across children, so they are keyed by a key derived
+    from the master key, never by a child's data key. Whoever holds it can test guesses against the
+    tokens, so it is as secret as the master key itself (docs/retention.md).
+    """
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    master, _ = load_master_key()
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                info=f"contactpoint {purpose} v1".encode()).derive(master)
+
+
+def index_key() -> bytes:
+    """The key of the search and blocking tokens (see :func:`derived_key`)."""
+    return derived_key("blind index")
+
+
+def blind_index(index_key: bytes, value: str, *, field: str) -> str:
+    """A keyed hash for equality search over an encrypted field (docs/retention.md): HMAC-SHA256, hex.
+
+    ``value`` must already be normalised (folded, as search folds it). Same value, same field → same token.
+    """
+    return hmac.new(index_key, f"{field}\x00{value}".encode(), hashlib.sha256).hexdigest()
