@@ -28,6 +28,7 @@ from contactpoint.audit.tags import AuditAction
 from contactpoint.directory.identity import rebuild_golden_records
 from contactpoint.feeds.format import FEED_FIELDS, ParsedFeed, file_sha256, parse_feed
 from contactpoint.feeds.models import FeedBatch, RejectedRow, SourceSystem
+from contactpoint.matching.blocking import forget_keys, refresh_keys
 from contactpoint.matching.services import assign_review_areas, match_records
 
 Progress = Callable[[str], None]
@@ -360,6 +361,11 @@ def load_feed(
             to_match = stored["new_ids"] + stored["changed_unlinked_ids"]
             say(f"matching {len(to_match)} records")
             outcome = match_records(to_match, batch=batch, progress=say)
+            # Blocking keys follow the records: re-keyed where a linked record's content changed, dropped
+            # where a record retired (matching keyed the records it matched).
+            matched = set(to_match)
+            refresh_keys([record for record in stored["changed_ids"] if record not in matched])
+            forget_keys(stored["retired_ids"])
             timings["match"] = time.perf_counter() - t
             summary.new_children = outcome.new_children
             summary.linked_to_existing = outcome.linked_to_existing

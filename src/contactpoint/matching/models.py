@@ -90,3 +90,38 @@ class NeverLink(models.Model):
     record_b = models.ForeignKey("feeds.SourceRecord", on_delete=models.CASCADE, related_name="+")
     correction = models.ForeignKey(Correction, on_delete=models.PROTECT, related_name="+")
     is_active = models.BooleanField(default=True)
+
+
+class BlockingKeys(models.Model):
+    """A current source record's blocking keys, so that SQL can find a delta's candidates.
+
+    One row per current (not retired) source record; one keyed 64-bit token per blocking rule of the
+    engine (``matching.blocking.RULE_COLUMNS``), NULL where the record lacks a value the rule needs, and
+    one token per term-frequency adjusted name, so that name frequencies can be counted over the whole
+    directory. Tokens are keyed hashes (under a key derived from the master key), not values: the table
+    holds no names. Maintained by :mod:`contactpoint.matching.blocking` only.
+    """
+
+    record = models.OneToOneField("feeds.SourceRecord", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    nhs_number = models.BigIntegerField(null=True)
+    upn = models.BigIntegerField(null=True)
+    dob_forename_dm = models.BigIntegerField(null=True)
+    dob_family_dm = models.BigIntegerField(null=True)
+    dob_postcode_sector = models.BigIntegerField(null=True)
+    forename_family_dm_year = models.BigIntegerField(null=True)
+    forename_family_dm_day_month = models.BigIntegerField(null=True)
+    forename_year_postcode_sector = models.BigIntegerField(null=True)
+    address_postcode_initial = models.BigIntegerField(null=True)
+    tf_forename = models.BigIntegerField(null=True)
+    tf_family_name = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=[name], name=f"bk_{name}"[:30],
+                         condition=models.Q(**{f"{name}__isnull": False}))
+            for name in (
+                "nhs_number", "upn", "dob_forename_dm", "dob_family_dm", "dob_postcode_sector",
+                "forename_family_dm_year", "forename_family_dm_day_month", "forename_year_postcode_sector",
+                "address_postcode_initial", "tf_forename", "tf_family_name",
+            )
+        ]

@@ -27,6 +27,7 @@ from django.utils import timezone
 from contactpoint.core.identifiers import new_contactpoint_id
 from contactpoint.directory.identity import read_source_identities
 from contactpoint.feeds.models import FeedBatch
+from contactpoint.matching import blocking
 from contactpoint.matching.engine import LINK_THRESHOLD as ENGINE_LINK_THRESHOLD
 from contactpoint.matching.engine import REVIEW_THRESHOLD as ENGINE_REVIEW_THRESHOLD
 from contactpoint.matching.models import MatchModel
@@ -60,62 +61,6 @@ def active_model() -> MatchModel:
             model.is_active = True
             model.save(update_fields=["is_active"])
     return model
-
-
-def _candidate_records(new_record_ids: list[int]) -> list[dict[str, Any]]:
-    """Existing, linked, current records sharing a blocking key with any new record (SQL blocking).
-
-    Keys: date of birth (also day/month transposed), NHS number, UPN, postcode — each an equi-join.
-    Only pairs meeting the model's blocking rules are scored, but these keys alone are not selective:
-    on a dense population most of the directory comes back (docs/benchmarks.md, Matching).
-    """
-    with connection.cursor() as cursor:
-        # A temporary table (not an array) of the new records: `NOT (id = ANY(array))` would be
-        # evaluated per candidate row against every new id, quadratic on a large feed.
-        cursor.execute("DROP TABLE IF EXISTS match_new")
-        cursor.execute("CREATE TEMP TABLE match_new (id bigint PRIMARY KEY) ON COMMIT DROP")
-        cursor.execute("INSERT INTO match_new SELECT unnest(%s::bigint[])", [new_record_ids])
-        cursor.execute("ANALYZE match_new")
-        # The new records' keys, materialised and analysed: the planner must know how many there are
-        # (and that most are distinct) to choose hash joins; rows inserted earlier in this same
-        # transaction are invisible to the table's statistics.
-        cursor.execute("DROP TABLE IF EXISTS match_keys")
-        cursor.execute(
-            """
-            CREATE TEMP TABLE match_keys ON COMMIT DROP AS
-            SELECT r.date_of_birth, NULLIF(r.nhs_number, '') AS nhs_number, NULLIF(r.upn, '') AS upn,
-                   NULLIF(r.postcode, '') AS postcode,
-                   CASE WHEN extract(day FROM r.date_of_birth) <= 12
-                             AND extract(day FROM r.date_of_birth) <> extract(month FROM r.date_of_birth)
-                        THEN make_date(extract(year FROM r.date_of_birth)::int,
-                                       extract(day FROM r.date_of_birth)::int,
-                                       extract(month FROM r.date_of_birth)::int)
-                   END AS transposed
-            FROM feeds_sourcerecord r JOIN match_new m ON m.id = r.id
-            """
-        )
-        cursor.execute("ANALYZE match_keys")
-        cursor.execute(
-            """
-            WITH candidates AS (
-                SELECT e.id FROM (SELECT DISTINCT date_of_birth FROM match_keys) n
-                    JOIN feeds_sourcerecord e ON e.date_of_birth = n.date_of_birth
-                UNION SELECT e.id FROM (SELECT DISTINCT transposed FROM match_keys) n
-                    JOIN feeds_sourcerecord e ON e.date_of_birth = n.transposed
-                UNION SELECT e.id FROM (SELECT DISTINCT nhs_number FROM match_keys) n
-                    JOIN feeds_sourcerecord e ON e.nhs_number = n.nhs_number
-                UNION SELECT e.id FROM (SELECT DISTINCT upn FROM match_keys) n
-                    JOIN feeds_sourcerecord e ON e.upn = n.upn
-                UNION SELECT e.id FROM (SELECT DISTINCT postcode FROM match_keys) n
-                    JOIN feeds_sourcerecord e ON e.postcode = n.postcode
-            )
-            SELECT c.id FROM candidates c JOIN feeds_sourcerecord e ON e.id = c.id
-            WHERE e.retired_at IS NULL AND e.child_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM match_new m WHERE m.id = c.id)
-            """
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    return read_source_identities(record_ids=ids) if ids else []
 
 
 def _never_link_pairs(record_ids: Iterable[int]) -> set[frozenset[int]]:
@@ -173,19 +118,29 @@ def match_records(
     say = progress or (lambda message: None)
     model = active_model()
     new_rows = read_source_identities(record_ids=record_ids)
-    existing_rows = _candidate_records(record_ids)
+    new_features = engine.prepare_records(pd.DataFrame(new_rows))
+    # A changed record being re-matched has keys from its old content: they must not find candidates
+    # or count towards name frequencies.
+    blocking.forget_keys(record_ids)
+    new_keys = blocking.compute_keys(new_features)
+    candidate_ids = blocking.candidate_record_ids(new_keys)
+    existing_rows = read_source_identities(record_ids=candidate_ids) if candidate_ids else []
     child_of = {row["record_key"]: row["child_id"] for row in existing_rows}
     say(f"scoring {len(new_rows)} new records against {len(existing_rows)} candidates")
-    new_features = engine.prepare_records(pd.DataFrame(new_rows))
-    within = engine.score_within(new_features, model.settings) if len(new_rows) > 1 else None
+    existing_features = engine.prepare_records(pd.DataFrame(existing_rows)) if existing_rows else None
+    frequencies = blocking.directory_term_frequencies(new_features, existing_features, model.settings)
+    within = (
+        engine.score_within(new_features, model.settings, term_frequencies=frequencies) if len(new_rows) > 1 else None
+    )
     never = _never_link_pairs(record_ids)
     within = _without_never_links(within, never)
 
     # (record, child id or None, method, score, new-child key) for every new record
     assignments: list[tuple[int, int | None, str, float | None, str]] = []
-    if existing_rows:
-        existing_features = engine.prepare_records(pd.DataFrame(existing_rows))
-        against = _without_never_links(engine.score_against(new_features, existing_features, model.settings), never)
+    if existing_features is not None:
+        against = _without_never_links(
+            engine.score_against(new_features, existing_features, model.settings, term_frequencies=frequencies), never
+        )
         decision = engine.decide_incremental(
             against,
             pd.Series(child_of),
@@ -310,6 +265,7 @@ def match_records(
 
     if reviews:
         _write_reviews(reviews, version, now, model.settings)
+    blocking.store_keys(new_keys)
     return outcome
 
 

@@ -34,7 +34,7 @@ from contactpoint.directory.models import (
     Shield,
 )
 from contactpoint.feeds.models import SourceRecord
-from contactpoint.matching.models import Correction, LinkEvent, NeverLink, ReviewItem
+from contactpoint.matching.models import BlockingKeys, Correction, LinkEvent, NeverLink, ReviewItem
 from contactpoint.retention.errors import ChildNotFound, RetentionError, UnhandledReference
 from contactpoint.retention.models import Archival, ChildKey
 from contactpoint.retention.rules import RetentionRules
@@ -66,6 +66,7 @@ _HANDLED_REFERENCES = {
     (ReviewItem._meta.db_table, "candidate_id"),
     (NeverLink._meta.db_table, "record_a_id"),
     (NeverLink._meta.db_table, "record_b_id"),
+    (BlockingKeys._meta.db_table, "record_id"),
     (Archival._meta.db_table, "child_id"),
     (ChildKey._meta.db_table, "child_id"),
 }
@@ -302,6 +303,7 @@ def _erase(child_pks: list[int]) -> ErasureReport:
         "link": LinkEvent._meta.db_table, "review": ReviewItem._meta.db_table,
         "never": NeverLink._meta.db_table, "correction": Correction._meta.db_table,
         "archival": Archival._meta.db_table, "key": ChildKey._meta.db_table,
+        "blocking": BlockingKeys._meta.db_table,
     }
     with connection.cursor() as cursor:
         # The children, and every child merged into one of them (a merged record is the same person).
@@ -345,6 +347,7 @@ def _erase(child_pks: list[int]) -> ErasureReport:
         delete(t["review"], f"record_id {in_records}")
         delete(t["review"], f"candidate_id {in_records}")
         delete(t["link"], f"source_record_id {in_records}")
+        delete(t["blocking"], f"record_id {in_records}")
         # Other records' history keeps its rows but no longer points at an erased child.
         cursor.execute(f"UPDATE {t['link']} SET from_child_id = NULL WHERE from_child_id {in_children}")
         cursor.execute(f"UPDATE {t['link']} SET to_child_id = NULL WHERE to_child_id {in_children}")
@@ -366,7 +369,7 @@ ERASED_TABLES = (
     _CHILD, ChildName._meta.db_table, ChildAddress._meta.db_table, SearchName._meta.db_table,
     Carer._meta.db_table, Involvement._meta.db_table, Shield._meta.db_table, _RECORD,
     LinkEvent._meta.db_table, ReviewItem._meta.db_table, NeverLink._meta.db_table,
-    Archival._meta.db_table, ChildKey._meta.db_table,
+    Archival._meta.db_table, ChildKey._meta.db_table, BlockingKeys._meta.db_table,
 )
 
 
