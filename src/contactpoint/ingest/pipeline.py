@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
+from contactpoint.core.statistics import analyze_if_grown
 from contactpoint.directory.identity import rebuild_golden_records
 from contactpoint.feeds.format import FEED_FIELDS, ParsedFeed, file_sha256, parse_feed
 from contactpoint.feeds.models import FeedBatch, RejectedRow, SourceSystem
@@ -165,14 +166,11 @@ def _store_records(source: SourceSystem, batch: FeedBatch, mode: str, force: boo
             [source.id, batch.id, batch.id, now],
         )
         new_ids = [row[0] for row in cursor.fetchall()]
-        if len(new_ids) > 1000:
-            # Planner statistics for the matching queries that follow (they don't see uncommitted rows
-            # otherwise and would plan for an empty table): only the columns those queries join and
-            # filter on, a quarter of the cost of the whole table's (names, addresses, JSON details).
-            cursor.execute(
-                "ANALYZE feeds_sourcerecord (id, source_id, source_record_id, child_id, retired_at, "
-                "date_of_birth, nhs_number, upn, postcode)"
-            )
+        # Planner statistics for the matching queries that follow (they don't see uncommitted rows
+        # otherwise and would plan for an empty table): only the columns those queries join and filter
+        # on, a fraction of the cost of the whole table's (names, addresses, JSON details).
+        large_load = analyze_if_grown(cursor, "feeds_sourcerecord", len(new_ids),
+                                      ["id", "source_id", "source_record_id", "child_id", "retired_at"])
         cursor.execute(
             f"""
             UPDATE feeds_sourcerecord r SET ({_RECORD_COLUMNS}, last_batch_id, updated_at, retired_at)
@@ -196,6 +194,7 @@ def _store_records(source: SourceSystem, batch: FeedBatch, mode: str, force: boo
         "counts": counts,
         "new_ids": new_ids,
         "changed_ids": [r[0] for r in changed],
+        "large_load": large_load,
         "changed_unlinked_ids": [r[0] for r in changed if r[1] is None],
         "changed_children": [r[1] for r in changed if r[1] is not None],
         "retired_ids": to_retire,
@@ -208,10 +207,11 @@ _ORG_KIND = """CASE d->>'service_type' WHEN 'school' THEN 'school' WHEN 'gp' THE
     WHEN 'other' THEN 'other' ELSE 'health' END"""
 
 
-def sync_carers_and_involvements(record_ids: list[int]) -> None:
+def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool) -> None:
     """Replace the feed-origin carers and involvements of these records with what they now say.
 
-    Involvements a practitioner entered (origin 'practitioner') are never touched by a feed.
+    Involvements a practitioner entered (origin 'practitioner') are never touched by a feed. A
+    ``large_load`` (one that changed the source records' statistics) refreshes them again first.
     """
     if not record_ids:
         return
@@ -256,10 +256,10 @@ def sync_carers_and_involvements(record_ids: list[int]) -> None:
             """,
             [record_ids],
         )
-        if len(record_ids) > 1000:
-            # Since the statistics were last taken this load has linked its records to children and added
-            # organisations and practitioners. Without fresh ones the planner expects one row of each and
-            # joins every record to every organisation in a loop: 20 minutes at 800,000 records.
+        # Since the statistics were last taken this load has linked its records to children and added
+        # organisations and practitioners. Without fresh ones the planner expects one row of each and
+        # joins every record to every organisation in a loop: 20 minutes at 800,000 records.
+        if large_load:
             cursor.execute("ANALYZE feeds_sourcerecord (id, child_id, retired_at)")
             cursor.execute("ANALYZE orgs_organisation (code)")
             cursor.execute("ANALYZE directory_practitioner (feed_key)")
@@ -377,7 +377,8 @@ def load_feed(
             )
             say(f"rebuilding {len(affected_children)} golden records")
             rebuild_golden_records(sorted(affected_children))
-            sync_carers_and_involvements(stored["new_ids"] + stored["changed_ids"] + stored["retired_ids"])
+            sync_carers_and_involvements(stored["new_ids"] + stored["changed_ids"] + stored["retired_ids"],
+                                         large_load=stored["large_load"])
             assign_review_areas()
             timings["golden"] = time.perf_counter() - t
 

@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 from django.db import connection
 
 from contactpoint.core.keys import derived_key
+from contactpoint.core.statistics import analyze_if_grown
 from contactpoint.matching.models import BlockingKeys
 
 #: Each of the engine's blocking rules and the column of ``BlockingKeys`` holding its token.
@@ -125,6 +126,9 @@ def store_keys(keys: pd.DataFrame) -> None:
         return
     forget_keys([int(k) for k in keys["record_key"]])
     _copy(_TABLE, keys)
+    with connection.cursor() as cursor:
+        # The next feed of an initial load (same process, before autovacuum) must not plan for an empty table.
+        analyze_if_grown(cursor, _TABLE, len(keys))
 
 
 def forget_keys(record_ids: Sequence[int]) -> None:
