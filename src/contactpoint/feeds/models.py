@@ -108,14 +108,9 @@ class SourceRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "source_record_id"], name="source_record_once"),
         ]
-        # Blocking keys for finding candidate matches of new records (matching.services._candidate_records).
-        indexes = [
-            models.Index(fields=["child"]),
-            models.Index(fields=["date_of_birth"]),
-            models.Index(fields=["nhs_number"]),
-            models.Index(fields=["upn"]),
-            models.Index(fields=["postcode"]),
-        ]
+        # Candidate matches are found by blocking keys (matching.BlockingKeys), not by these fields: no
+        # index on identifying values (each would cost every load a write and hold the values in clear).
+        indexes = [models.Index(fields=["child"])]
 
     def __str__(self) -> str:
         return f"{self.source_id}:{self.source_record_id}"
