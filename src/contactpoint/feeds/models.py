@@ -95,8 +95,9 @@ class SourceRecord(models.Model):
     retired_at = models.DateTimeField(null=True, blank=True)
 
     # The current link. Its history is in matching.LinkEvent.
-    child = models.ForeignKey(
-        "directory.Child", null=True, blank=True, on_delete=models.PROTECT, related_name="source_records"
+    child = models.ForeignKey(  # indexed by Meta.indexes (covering), not by its own index
+        "directory.Child", null=True, blank=True, on_delete=models.PROTECT, related_name="source_records",
+        db_index=False,
     )
     link_method = models.CharField(max_length=10, choices=LinkMethod.choices, blank=True)
     link_score = models.FloatField(null=True, blank=True)
@@ -110,7 +111,14 @@ class SourceRecord(models.Model):
         ]
         # Candidate matches are found by blocking keys (matching.BlockingKeys), not by these fields: no
         # index on identifying values (each would cost every load a write and hold the values in clear).
-        indexes = [models.Index(fields=["child"])]
+        # The record → child and child → records lookups of candidate selection (matching.blocking) are
+        # index-only: a source record is wide (a few per page), and fetching a hundred thousand
+        # candidates' rows just to learn their children read most of the table.
+        indexes = [
+            models.Index(fields=["child"], include=["id"], name="sourcerecord_child_id"),
+            models.Index(fields=["id"], include=["child"], condition=models.Q(retired_at__isnull=True),
+                         name="sourcerecord_current_child"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source_id}:{self.source_record_id}"
