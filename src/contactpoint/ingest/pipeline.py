@@ -379,7 +379,7 @@ def load_feed(
             rebuild_golden_records(sorted(affected_children))
             sync_carers_and_involvements(stored["new_ids"] + stored["changed_ids"] + stored["retired_ids"],
                                          large_load=stored["large_load"])
-            assign_review_areas()
+            assign_review_areas(sorted(affected_children))
             timings["golden"] = time.perf_counter() - t
 
             RejectedRow.objects.bulk_create(

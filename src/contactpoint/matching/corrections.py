@@ -38,6 +38,7 @@ from contactpoint.directory.identity import rebuild_golden_records
 from contactpoint.directory.models import Child, Involvement
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.matching.models import Correction, LinkEvent, NeverLink, ReviewItem
+from contactpoint.matching.services import assign_review_areas
 
 
 class CorrectionError(Exception):
@@ -113,6 +114,7 @@ def _after_moves(child_ids: set[int]) -> None:
     """Golden records and feed-derived carers/involvements follow the records to their new child."""
     live = list(Child.objects.filter(pk__in=child_ids, status=Child.Status.ACTIVE).values_list("pk", flat=True))
     rebuild_golden_records(live)
+    assign_review_areas(live)
     records = list(SourceRecord.objects.filter(child_id__in=child_ids).values_list("pk", flat=True))
     _resync_feed_details(records)
 

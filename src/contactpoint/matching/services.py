@@ -17,7 +17,7 @@ scores mean for the directory and writes the result set-based:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -319,11 +319,13 @@ def _json_safe(explanation: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return safe
 
 
-def assign_review_areas() -> None:
-    """Give open review items without an area the local authority of their records' children.
+def assign_review_areas(child_ids: Sequence[int] = ()) -> None:
+    """Give open review items the local authority of their records' children.
 
-    Items are created before the golden records of brand-new children exist, so their area is filled
-    in once the golden records are built (the directory team of that area reviews them).
+    Items without an area: they are created before the golden records of brand-new children exist, so
+    their area is filled in once the golden records are built (the directory team of that area reviews
+    them). Items touching ``child_ids`` (children whose golden record was just rebuilt): a child who
+    moved, or whose records moved, is reviewed by the directory team of its area now, not the old one.
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -333,7 +335,10 @@ def assign_review_areas() -> None:
             JOIN directory_child cc ON cc.id = cand.child_id,
                  feeds_sourcerecord rec
             JOIN directory_child rc ON rc.id = rec.child_id
-            WHERE i.local_authority_id IS NULL AND i.status = 'open'
-              AND cand.id = i.candidate_id AND rec.id = i.record_id
-            """
+            WHERE i.status = 'open' AND cand.id = i.candidate_id AND rec.id = i.record_id
+              AND (i.local_authority_id IS NULL OR cand.child_id = ANY(%(children)s)
+                   OR rec.child_id = ANY(%(children)s))
+              AND i.local_authority_id IS DISTINCT FROM coalesce(cc.local_authority_id, rc.local_authority_id)
+            """,
+            {"children": list(child_ids)},
         )
