@@ -6,6 +6,7 @@ one stops the process. ``CONTACTPOINT_MODE`` is ``production`` (default), ``demo
 
 from __future__ import annotations
 
+import copy
 import datetime
 import os
 from pathlib import Path
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "contactpoint.core",
+    "contactpoint.keystore",
     "contactpoint.orgs",
     "contactpoint.access",
     "contactpoint.directory",
@@ -115,13 +117,27 @@ TEMPLATES = [
 ]
 
 # Database: DATABASE_URL if given, otherwise the embedded server under CONTACTPOINT_HOME.
+# The key store (contactpoint.keystore: the per-child data keys) is a database of its own, `keys`, so that
+# a backup of the main database holds no key (docs/retention.md): CONTACTPOINT_KEYSTORE_URL if given,
+# otherwise a database named "<main database>_keys" on the main database's server. `contactpoint migrate`
+# creates it when missing and migrates both; the embedded server creates it when it starts.
+KEYSTORE_URL = os.environ.get("CONTACTPOINT_KEYSTORE_URL", "")
+TEST_DATABASE_NAME = os.environ.get("CONTACTPOINT_TEST_DATABASE", "test_contactpoint")
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 else:
-    DATABASES = {"default": ensure_server().django_database()}  # type: ignore[dict-item]
+    DATABASES = {"default": ensure_server(key_store=not KEYSTORE_URL).django_database()}  # type: ignore[dict-item]
     DATABASES["default"]["CONN_MAX_AGE"] = 60
 DATABASES["default"].setdefault("TEST", {})
-DATABASES["default"]["TEST"]["NAME"] = os.environ.get("CONTACTPOINT_TEST_DATABASE", "test_contactpoint")
+DATABASES["default"]["TEST"]["NAME"] = TEST_DATABASE_NAME
+if KEYSTORE_URL:
+    DATABASES["keys"] = dj_database_url.parse(KEYSTORE_URL, conn_max_age=60)
+else:
+    DATABASES["keys"] = copy.deepcopy(DATABASES["default"])
+    DATABASES["keys"]["NAME"] = f"{DATABASES['default']['NAME']}_keys"
+# Derived from the main test database's name, so parallel runs with different names never share one.
+DATABASES["keys"]["TEST"] = {"NAME": f"{TEST_DATABASE_NAME}_keys"}
+DATABASE_ROUTERS = ["contactpoint.keystore.router.KeyStoreRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]

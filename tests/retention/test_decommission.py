@@ -12,6 +12,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connections
 
 from contactpoint.access.models import Role, User
 from contactpoint.audit.integrity import verify_log
@@ -21,11 +22,12 @@ from contactpoint.audit.tags import AuditAction
 from contactpoint.core import keys as core_keys
 from contactpoint.directory.models import Child, Forename
 from contactpoint.feeds.models import SourceRecord, SourceSystem
-from contactpoint.retention import keys
+from contactpoint.keystore import datakeys
 from contactpoint.retention.decommission import tables_to_destroy, verify_certificate
 from directory.builders import child_row, load_children, user
 
-pytestmark = pytest.mark.django_db
+# Decommissioning empties the key store (the database "keys") too.
+pytestmark = pytest.mark.django_db(databases=["default", "keys"])
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ def populated(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> Path
     children = load_children(tmp_path, [child_row("A1"), child_row("B1", given_names="Ian", family_name="Brook",
                                                                     date_of_birth="2012-02-02")])
     for child in children.values():
-        keys.create_child_key(child_pk=child.pk)  # makes the master key file in tmp_path
+        datakeys.create_data_key(child_id=child.pk)  # makes the master key file in tmp_path
     user(Role.DIRECTORY_TEAM)
     assert core_keys.master_key_path().exists()
     return tmp_path
@@ -53,7 +55,7 @@ def test_without_confirm_nothing_is_destroyed(populated: Path) -> None:
     assert Child.objects.count() == 2 and not (populated / "c.json").exists()
 
 
-@pytest.mark.django_db(transaction=True)  # compaction (VACUUM) runs outside a transaction
+@pytest.mark.django_db(transaction=True, databases=["default", "keys"])  # compaction (VACUUM): no transaction
 def test_everything_personal_is_destroyed_and_certified(populated: Path) -> None:
     # Transactional tests elsewhere in the suite flush the tables, migration-loaded reference data
     # included; put the forename table back so that "reference data stays" is a real check here.
@@ -65,7 +67,7 @@ def test_everything_personal_is_destroyed_and_certified(populated: Path) -> None
     text = decommission("--confirm", "--by", "Chief Information Officer", "--out", str(certificate_file))
 
     assert not Child.objects.exists() and not SourceRecord.objects.exists() and not User.objects.exists()
-    assert keys.count_keys() == 0 and not core_keys.master_key_path().exists()
+    assert datakeys.count_data_keys() == 0 and not core_keys.master_key_path().exists()
     assert SourceSystem.objects.exists() and Forename.objects.exists()  # reference data stays
     assert AuditEvent.objects.filter(action=AuditAction.RETENTION_DECOMMISSION).exists()
     assert verify_log().ok
@@ -73,7 +75,9 @@ def test_everything_personal_is_destroyed_and_certified(populated: Path) -> None
     payload = document["certificate"]
     assert payload["by"] == "Chief Information Officer"
     assert payload["destroyed_rows"]["directory_child"] == 2
-    assert payload["destroyed_rows"]["retention_childkey"] == 2
+    assert payload["destroyed_rows"]["keystore_datakey"] == 2  # in the key store's database
+    assert payload["key_store_database"] == connections["keys"].settings_dict["NAME"]
+    assert payload["compaction"]["key_store"]["table_rewritten"]
     assert payload["destroyed_rows"]["access_user"] >= 1
     assert {c["check"]: c["passed"] for c in payload["checks"]} == {
         "every destroyed table is empty": True, "key store empty": True, "audit trail verified": True,
@@ -98,4 +102,16 @@ def test_the_audit_trail_is_never_among_the_destroyed_tables() -> None:
     tables = tables_to_destroy()
     assert not any(t.startswith("audit_") for t in tables)
     assert {"directory_child", "feeds_sourcerecord", "access_user", "otp_totp_totpdevice",
-            "retention_childkey"} <= set(tables)
+            "retention_archival"} <= set(tables)
+    assert "keystore_datakey" not in tables  # it is not in the main database: emptied in the key store's
+
+
+def test_a_key_left_in_the_key_store_fails_the_check_and_no_certificate_is_issued(
+        populated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contactpoint.retention import decommission as decommissioning
+    from contactpoint.retention.errors import DecommissionRefused
+
+    monkeypatch.setattr(decommissioning.datakeys, "destroy_all_data_keys", lambda: 0)  # as if it failed silently
+    with pytest.raises(DecommissionRefused, match="key store empty"):
+        decommissioning.decommission(by="CIO", confirm=True)
+    assert datakeys.count_data_keys() == 2

@@ -22,11 +22,13 @@ from contactpoint.directory.models import (
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.matching.models import Correction, LinkEvent, NeverLink, ReviewItem
 from contactpoint.retention.errors import ChildNotFound, RetentionError
-from contactpoint.retention.models import Archival, ChildKey
+from contactpoint.keystore.models import DataKey
+from contactpoint.retention.models import Archival
 from contactpoint.retention.services import erase_child
 from directory.builders import child_row, load_children, user
 
-pytestmark = pytest.mark.django_db
+# Erasure destroys the children's keys in the key store (the database "keys").
+pytestmark = pytest.mark.django_db(databases=["default", "keys"])
 
 # Values distinctive enough to find in the database's files (test_erasure_on_disk.py).
 ERASED = {
@@ -76,7 +78,8 @@ def test_erasure_deletes_every_row_of_the_child_and_nothing_of_another(tmp_path:
     split = LinkEvent.objects.create(source_record=kept_record, from_child=erased, to_child=kept, method="manual")
     Shield.objects.create(child=erased, reason="r", review_on="2030-01-01", shielded_by=team)
     Archival.objects.create(child=erased, archived_on="2030-01-01", rule="adult")
-    ChildKey.objects.create(child=erased, wrapped_key=b"x" * 60, wrapped_by="local:test")
+    DataKey.objects.create(child_id=erased.pk, wrapped_key=b"x" * 60, wrapped_by="local:test")
+    DataKey.objects.create(child_id=kept.pk, wrapped_key=b"y" * 60, wrapped_by="local:test")
     # A duplicate record merged into the erased child is the same person: it goes too.
     duplicate = Child.objects.create(status=Child.Status.MERGED, merged_into=erased)
 
@@ -87,13 +90,14 @@ def test_erasure_deletes_every_row_of_the_child_and_nothing_of_another(tmp_path:
     assert rows_of(erased) == dict.fromkeys(before, 0)
     assert not SourceRecord.objects.filter(pk=erased_record.pk).exists()
     assert not ReviewItem.objects.exists() and not NeverLink.objects.exists()
-    assert not Shield.objects.exists() and not Archival.objects.exists() and not ChildKey.objects.exists()
+    assert not Shield.objects.exists() and not Archival.objects.exists()
+    assert list(DataKey.objects.values_list("child_id", flat=True)) == [kept.pk]  # the erased child's key only
     correction.refresh_from_db()
     assert correction.review_item is None
     split.refresh_from_db()
     assert (split.from_child_id, split.to_child_id) == (None, kept.pk)
     assert rows_of(kept) == {**kept_before, "links": kept_before["links"] + 1}
-    assert report.rows["directory_child"] == 2
+    assert report.rows["directory_child"] == 2 and report.rows["keystore_datakey"] == 1
 
 
 def test_the_audit_trail_survives_erasure_and_still_verifies(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from contactpoint.retention.services import compact_erased_tables, erase_child
 
 from .test_erasure import ERASED, KEPT, load
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "keys"]), pytest.mark.slow]
 
 
 def database_directory() -> Path:
@@ -65,5 +65,6 @@ def test_an_erased_childs_values_are_not_in_the_live_database_files(tmp_path: Pa
     report = compact_erased_tables()
 
     assert report.statistics_compacted and report.checkpointed
+    assert report.key_store["table_rewritten"]  # the key store is compacted too
     assert found(directory, erased_values) == set()
     assert found(directory, kept_values) == set(kept_values)

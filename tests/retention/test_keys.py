@@ -1,4 +1,7 @@
-"""Per-child data keys: wrapped by a master key (local or Vault transit), destroyed by erasure."""
+"""Master keys (local or Vault transit), field encryption and blind indexes (contactpoint.core.keys).
+
+The key store itself (where wrapped data keys live, and their erasure): tests/keystore.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +17,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contactpoint.core import keys as core_keys
 from contactpoint.core.keys import KeyStoreError
-from contactpoint.retention import keys
-from contactpoint.retention.services import erase_child
-from directory.builders import child_row, load_children
 
 MASTER = base64.b64encode(b"m" * 32).decode()
 
@@ -30,13 +30,13 @@ def master_key(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_a_field_round_trips_and_is_bound_to_its_child_and_field() -> None:
     key = b"k" * 32
-    sealed = keys.encrypt_field(key, "Quillbramble", field="family_name", child_pk=7)
+    sealed = core_keys.encrypt_field(key, "Quillbramble", field="family_name", child_pk=7)
     assert b"Quillbramble" not in sealed
-    assert keys.decrypt_field(key, sealed, field="family_name", child_pk=7) == "Quillbramble"
+    assert core_keys.decrypt_field(key, sealed, field="family_name", child_pk=7) == "Quillbramble"
     with pytest.raises(KeyStoreError):
-        keys.decrypt_field(key, sealed, field="given_names", child_pk=7)
+        core_keys.decrypt_field(key, sealed, field="given_names", child_pk=7)
     with pytest.raises(KeyStoreError):
-        keys.decrypt_field(key, sealed, field="family_name", child_pk=8)
+        core_keys.decrypt_field(key, sealed, field="family_name", child_pk=8)
 
 
 def test_blind_indexes_are_equal_for_equal_values_and_keyed() -> None:
@@ -72,19 +72,6 @@ def test_a_malformed_master_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv(core_keys.MASTER_KEY_VARIABLE, "not base64!")
     with pytest.raises(KeyStoreError):
         core_keys.load_master_key()
-
-
-@pytest.mark.django_db
-def test_erasing_a_child_destroys_its_key(master_key: str, tmp_path: Path) -> None:
-    child = load_children(tmp_path, [child_row("E1")])["E1"]
-    data_key = keys.create_child_key(child_pk=child.pk)
-    assert keys.child_key(child_pk=child.pk) == data_key
-    sealed = keys.encrypt_field(data_key, "Okafor", field="family_name", child_pk=child.pk)
-    erase_child(contactpoint_id=child.contactpoint_id, reason="test", system_actor="ops")
-    assert keys.count_keys() == 0
-    with pytest.raises(KeyStoreError):
-        keys.child_key(child_pk=child.pk)
-    assert sealed  # the ciphertext may live on in a backup; without the key it is noise
 
 
 class FakeTransit(BaseHTTPRequestHandler):

@@ -18,6 +18,8 @@ from contactpoint.directory.errors import ChildNotFound
 from contactpoint.directory.models import Child, ChildName
 from contactpoint.directory.search import SearchCriteria
 from contactpoint.feeds.models import SourceRecord
+from contactpoint.keystore import datakeys
+from contactpoint.keystore.models import DataKey
 from contactpoint.retention.models import Archival
 from contactpoint.retention.rules import years_before
 from contactpoint.retention.services import run_retention
@@ -25,7 +27,8 @@ from directory.builders import OTHER_AREA, user
 
 from .builders import TODAY, born, children
 
-pytestmark = pytest.mark.django_db
+# Erasure destroys the children's keys in the key store (the database "keys").
+pytestmark = pytest.mark.django_db(databases=["default", "keys"])
 
 
 def status(child: Child) -> str:
@@ -78,7 +81,14 @@ def test_a_dry_run_counts_but_changes_nothing(population: dict[str, Child]) -> N
     assert AuditEvent.objects.count() == before
 
 
+def give_keys(population: dict[str, Child]) -> None:
+    """A wrapped data key per child in the key store (the bytes do not matter to erasure)."""
+    DataKey.objects.bulk_create(DataKey(child_id=c.pk, wrapped_key=b"w" * 60, wrapped_by="local:test")
+                                for c in population.values())
+
+
 def test_archived_records_are_erased_after_the_archive_period(population: dict[str, Child]) -> None:
+    give_keys(population)
     run_retention(today=TODAY)
     later = run_retention(today=years_before(TODAY, -6) - datetime.timedelta(days=1))
     assert later.erasure.children == 0  # a day early
@@ -90,7 +100,21 @@ def test_archived_records_are_erased_after_the_archive_period(population: dict[s
     assert not Child.objects.filter(pk__in=[population["adult"].pk, population["leaver25"].pk]).exists()
     assert not ChildName.objects.filter(child_id=population["adult"].pk).exists()
     assert Child.objects.get(pk=population["sen20"].pk).status == Child.Status.ARCHIVED
+    # Their keys are destroyed in the key store; everyone else's stay.
+    assert report.erasure.rows["keystore_datakey"] == 2
+    assert set(DataKey.objects.values_list("child_id", flat=True)) == {
+        population[name].pk for name in ("minor", "sen20", "nodob")
+    }
     assert verify_log().ok
+
+
+def test_a_dry_run_destroys_no_key(population: dict[str, Child]) -> None:
+    """The key store is another database: the dry run's rollback would not bring a destroyed key back."""
+    give_keys(population)
+    run_retention(today=TODAY)
+    dry = run_retention(today=years_before(TODAY, -6), dry_run=True)
+    assert dry.erasure.children == 2 and dry.erasure.rows["keystore_datakey"] == 2  # counted
+    assert datakeys.count_data_keys() == len(population)  # kept
 
 
 def test_the_run_is_audited_with_identifiers_only(population: dict[str, Child]) -> None:

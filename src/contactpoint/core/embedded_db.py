@@ -9,6 +9,7 @@ process is detected and recovered from, and we say so plainly on stderr.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -19,6 +20,8 @@ import platformdirs
 import psutil
 
 DATABASE_NAME = "contactpoint"
+# The key store's database (contactpoint.keystore; docs/retention.md), on the same server by default.
+KEY_STORE_DATABASE_NAME = f"{DATABASE_NAME}_keys"
 
 
 def contactpoint_home() -> Path:
@@ -133,8 +136,12 @@ def _stop_orphaned_servers(pgdata: Path) -> None:
 _server: EmbeddedServer | None = None
 
 
-def ensure_server() -> EmbeddedServer:
-    """Start (or join) the embedded server for this ``CONTACTPOINT_HOME`` and create the database."""
+def ensure_server(*, key_store: bool = True) -> EmbeddedServer:
+    """Start (or join) the embedded server for this ``CONTACTPOINT_HOME`` and create the databases.
+
+    ``key_store``: create the key store's database too (not when it lives elsewhere,
+    ``CONTACTPOINT_KEYSTORE_URL``).
+    """
     global _server
     if _server is not None:
         return _server
@@ -158,16 +165,19 @@ def ensure_server() -> EmbeddedServer:
     socket_dir = str(info.socket_dir) if info.socket_dir is not None else str(pgdata)
     port = int(info.port) if info.port else 5432
     _server = EmbeddedServer(pgdata=pgdata, socket_dir=socket_dir, port=port, user="postgres")
-    _create_database_if_missing(_server)
+    _create_databases_if_missing(_server, [DATABASE_NAME, *([KEY_STORE_DATABASE_NAME] if key_store else [])])
     return _server
 
 
-def _create_database_if_missing(server: EmbeddedServer) -> None:
+def _create_databases_if_missing(server: EmbeddedServer, names: list[str]) -> None:
     import psycopg
 
     with psycopg.connect(
         host=server.socket_dir, port=server.port, user=server.user, dbname="postgres", autocommit=True
     ) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+        for name in names:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                # Another process starting at the same moment may have created it: theirs will do.
+                with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                    conn.execute(f'CREATE DATABASE "{name}"')

@@ -1,10 +1,11 @@
 """Master keys, key wrapping and keyed hashes: the cryptography every app that stores personal data uses.
 
-Each child gets a random 256-bit data key. Fields are encrypted under it with AES-256-GCM; the data key
-is stored only *wrapped* (encrypted) by a master key, in :class:`~contactpoint.retention.models.ChildKey`.
+Each child gets a random 256-bit data key. Fields are encrypted under it with AES-256-GCM
+(:func:`encrypt_field`); the data key is stored only *wrapped* (encrypted) by a master key, in the key
+store (:mod:`contactpoint.keystore`, a database of its own, so backups of the main database hold no key).
 Erasing the child deletes its wrapped key, and with it every copy of the child's ciphertext becomes
-unreadable — in backups and the write-ahead log too, once the backups holding the wrapped key expire
-(or at once, when the master key that wrapped them is retired). See docs/retention.md.
+unreadable — in the main database's backups and write-ahead log too; the key store's own backups must
+expire quickly (or not be taken). See docs/retention.md.
 
 The master key wraps, never the data: a :class:`KeyWrapper`. Two implementations:
 
@@ -194,6 +195,24 @@ def configured_wrapper() -> KeyWrapper:
         )
     raise KeyStoreError(f"CONTACTPOINT_KEY_WRAPPER must be local or vault, not {kind!r}")
 
+
+# Field encryption under a child's data key ----------------------------------------------------------
+
+
+def encrypt_field(data_key: bytes, value: str, *, field: str, child_pk: int) -> bytes:
+    """AES-256-GCM of one field's value; the field name and child are bound in (a value can't be moved)."""
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    aad = f"{child_pk}:{field}".encode()
+    return nonce + AESGCM(data_key).encrypt(nonce, value.encode("utf-8"), aad)
+
+
+def decrypt_field(data_key: bytes, sealed: bytes, *, field: str, child_pk: int) -> str:
+    """The value :func:`encrypt_field` sealed; :class:`KeyStoreError` under the wrong key, child or field."""
+    aad = f"{child_pk}:{field}".encode()
+    try:
+        return AESGCM(data_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad).decode("utf-8")
+    except InvalidTag:
+        raise KeyStoreError("the field does not decrypt under this key (wrong key, child or field)") from None
 
 
 # Keyed hashes (blind indexes) -------------------------------------------------------------------------

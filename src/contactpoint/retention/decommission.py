@@ -1,14 +1,15 @@
 """Decommissioning: destroy every row of personal data and every key, then prove it with a signed certificate.
 
-What is destroyed: every table of the apps that hold personal data (children, source records, matching,
-retention keys, user accounts and their sessions, tokens, sign-in records and second-factor secrets,
-alerts), and every table that refers to one of them; the local master key file; feed report files.
+What is destroyed: the key store (every child's data key, in its own database: emptied first), every
+table of the apps that hold personal data (children, source records, matching, retention, user accounts
+and their sessions, tokens, sign-in records and second-factor secrets, alerts), and every table that
+refers to one of them; the local master key file; feed report files.
 What is kept: the audit trail (identifiers only; it is the evidence), the list of source systems and
 the nickname table (reference data), and organisations (public contact points, not people).
 
 The certificate (JSON) lists the rows destroyed per table, when, by whom, and the checks performed
-afterwards — every destroyed table empty, key store empty, the audit trail verified — and is signed with
-the audit signing key (Ed25519; :func:`verify_certificate`).
+afterwards — every destroyed table empty, the key store's database empty and no master key file, the
+audit trail verified — and is signed with the audit signing key (Ed25519; :func:`verify_certificate`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from contactpoint.audit.integrity import verify_log
@@ -35,7 +36,9 @@ from contactpoint.audit.keys import load_signing_key
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
 from contactpoint.core import keys as core_keys
-from contactpoint.retention import keys
+from contactpoint.keystore import datakeys
+from contactpoint.keystore.models import DataKey
+from contactpoint.keystore.router import KEYS_DATABASE
 from contactpoint.retention.errors import DecommissionRefused
 
 # Apps whose every table holds (or points at) personal data.
@@ -106,8 +109,10 @@ def canonical(payload: dict[str, Any]) -> bytes:
 def decommission(*, by: str, confirm: bool, today: datetime.datetime | None = None) -> dict[str, Any]:
     """Destroy all personal data and keys; return the signed destruction certificate (a JSON-able dict).
 
-    Refuses without ``confirm``. Runs the destruction in one transaction; compaction and the checks
-    after it. Raises :class:`DecommissionRefused` when a check fails (the certificate is then not issued).
+    Refuses without ``confirm``. Empties the key store first (its own database and transaction:
+    crypto-shredding before deleting, as erasure does), then destroys the main database's tables in one
+    transaction; compaction and the checks after it. Raises :class:`DecommissionRefused` when a check
+    fails (the certificate is then not issued).
     """
     if not confirm:
         raise DecommissionRefused("decommissioning destroys every record: confirm it")
@@ -116,6 +121,7 @@ def decommission(*, by: str, confirm: bool, today: datetime.datetime | None = No
     signing_key = load_signing_key()  # before anything is destroyed: no key, no certificate, no destruction
     started = today or timezone.now()
     tables = tables_to_destroy()
+    destroyed_keys = datakeys.destroy_all_data_keys()
     with transaction.atomic():
         destroyed = _counts(tables)
         quoted = ", ".join(connection.ops.quote_name(t) for t in tables)
@@ -125,8 +131,9 @@ def decommission(*, by: str, confirm: bool, today: datetime.datetime | None = No
         record_event(
             action=AuditAction.RETENTION_DECOMMISSION, actor=None, system_actor=f"decommission:{by}",
             reason="decommissioning: all personal data destroyed",
-            details={"tables": len(tables), "rows": sum(destroyed.values())},
+            details={"tables": len(tables), "rows": sum(destroyed.values()), "data_keys": destroyed_keys},
         )
+    destroyed[DataKey._meta.db_table] = destroyed_keys
     files = []
     master = core_keys.master_key_path()
     if _destroy_file(master):
@@ -138,6 +145,7 @@ def decommission(*, by: str, confirm: bool, today: datetime.datetime | None = No
                 files.append(str(path))
         shutil.rmtree(reports, ignore_errors=True)
     compaction = _compact(tables)
+    compaction["key_store"] = _compact_key_store()
     checks = _checks(tables)
     if not all(check["passed"] for check in checks if check["required"]):
         failed = [c["check"] for c in checks if c["required"] and not c["passed"]]
@@ -146,6 +154,7 @@ def decommission(*, by: str, confirm: bool, today: datetime.datetime | None = No
         "format": CERTIFICATE_FORMAT,
         "what": "every row of personal data and every key of this ContactPoint directory",
         "database": connection.settings_dict.get("NAME", ""),
+        "key_store_database": connections[KEYS_DATABASE].settings_dict.get("NAME", ""),
         "host": socket.gethostname(),
         "by": by,
         "started_at": started.isoformat(),
@@ -199,16 +208,24 @@ def _compact(tables: list[str]) -> dict[str, Any]:
     return done
 
 
+def _compact_key_store() -> dict[str, Any]:
+    """Rewrite the emptied key table and drop its planner statistics (sample values of wrapped keys)."""
+    if connections[KEYS_DATABASE].in_atomic_block:
+        return {"skipped": ["key store compaction: called inside a transaction (VACUUM cannot run there)"]}
+    return datakeys.compact_key_store()
+
+
 def _checks(tables: list[str]) -> list[dict[str, Any]]:
     remaining = {table: count for table, count in _counts(tables).items() if count}
     detail = f"{len(tables)} tables counted" + (f"; rows remain in {sorted(remaining)}" if remaining else "")
     checks = [{"check": "every destroyed table is empty", "required": True, "passed": not remaining,
                "detail": detail}]
-    key_rows = keys.count_keys()
+    key_rows = datakeys.count_data_keys()  # counted in the key store's own database
     master_file = core_keys.master_key_path().exists()
     from_environment = bool(os.environ.get(core_keys.MASTER_KEY_VARIABLE))
+    key_store = connections[KEYS_DATABASE].settings_dict.get("NAME", "")
     checks.append({"check": "key store empty", "required": True, "passed": key_rows == 0 and not master_file,
-                   "detail": f"{key_rows} wrapped data keys; master key file "
+                   "detail": f"{key_rows} wrapped data keys in the key store database {key_store}; master key file "
                              f"{'present' if master_file else 'absent'}"})
     if from_environment or os.environ.get("CONTACTPOINT_KEY_WRAPPER") == "vault":
         checks.append({"check": "external master key destroyed", "required": False, "passed": False,

@@ -1,6 +1,7 @@
-"""What retention needs to remember about a child: when it was archived, and its data key.
+"""What retention needs to remember about a child: when it was archived.
 
-Both rows go with the child: erasure deletes them in the same transaction as the child's own rows.
+The row goes with the child: erasure deletes it in the same transaction as the child's own rows. The
+child's data key is not here but in the key store (:mod:`contactpoint.keystore`, a database of its own).
 """
 
 from __future__ import annotations
@@ -23,12 +24,3 @@ class Archival(models.Model):
     class Meta:
         indexes = [models.Index(fields=["archived_on"], name="archival_archived_on")]
 
-
-class ChildKey(models.Model):
-    """A child's data key (AES-256-GCM), wrapped by the master key. Deleting the row destroys the key."""
-
-    child = models.OneToOneField("directory.Child", on_delete=models.CASCADE, related_name="+")
-    wrapped_key = models.BinaryField()
-    # Which wrapper (and which master key) wrapped it: "local:<key id>" or "vault:<key name>".
-    wrapped_by = models.CharField(max_length=80)
-    created_at = models.DateTimeField(auto_now_add=True)

@@ -7,9 +7,10 @@
 
 Erasure deletes, for the children given and every child merged into them: the child, names,
 addresses, search index rows, carers, involvements, shields, source records, their link history,
-review items and never-link decisions, and the child's data key. Link events of *other* records that
-point at an erased child keep their row but lose the pointer. The audit trail keeps only directory
-identifiers, so it outlives erasure and still verifies.
+review items and never-link decisions, and the child's data key in the key store (a database of its
+own: destroyed and committed there first, then the main database's transaction commits; see
+:func:`_erase`). Link events of *other* records that point at an erased child keep their row but lose
+the pointer. The audit trail keeps only directory identifiers, so it outlives erasure and still verifies.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ from contactpoint.directory.models import (
     Shield,
 )
 from contactpoint.feeds.models import SourceRecord
+from contactpoint.keystore import datakeys
+from contactpoint.keystore.models import DataKey
 from contactpoint.matching.models import BlockingKeys, Correction, LinkEvent, NeverLink, ReviewItem
 from contactpoint.retention.errors import ChildNotFound, RetentionError, UnhandledReference
-from contactpoint.retention.models import Archival, ChildKey
+from contactpoint.retention.models import Archival
 from contactpoint.retention.rules import RetentionRules
 
 SYSTEM_ACTOR = "retention"
@@ -68,7 +71,6 @@ _HANDLED_REFERENCES = {
     (NeverLink._meta.db_table, "record_b_id"),
     (BlockingKeys._meta.db_table, "record_id"),
     (Archival._meta.db_table, "child_id"),
-    (ChildKey._meta.db_table, "child_id"),
 }
 
 
@@ -146,7 +148,9 @@ def run_retention(
             _archive_due(rules, today, report)
             due = _archived_before(rules.erase_cutoff(today))
             if due:
-                report.erasure = _erase(due)
+                # A dry run counts the keys it would destroy: they live in another database, which the
+                # rollback of this transaction would not reach.
+                report.erasure = _erase(due, destroy_keys=not dry_run)
             _record_run(report, actor=actor, system_actor=system_actor)
             if dry_run:
                 raise _DryRunRollback
@@ -289,10 +293,18 @@ def _check_references() -> None:
         raise UnhandledReference(f"erasure does not know what to do with {listed}: add it to retention.services")
 
 
-def _erase(child_pks: list[int]) -> ErasureReport:
+def _erase(child_pks: list[int], *, destroy_keys: bool = True) -> ErasureReport:
     """Delete the children with these primary keys, and everything that is theirs. Set-based; no audit.
 
     The caller records the audit event in the same transaction.
+
+    The children's data keys live in the key store, another database, so the erasure spans two
+    transactions. Their order is chosen for privacy: the keys are destroyed, and that committed, after
+    the main database's rows are deleted but *before* the main transaction commits. If the main
+    transaction then fails, the child's rows survive as ciphertext nobody can read, and erasing again
+    (the next retention run, or ``erase_child`` once more) deletes them. The other order could leave a
+    key behind an erased child — in the key store and its backups — which is the failure that matters.
+    With ``destroy_keys=False`` (a dry run) the keys are counted, not destroyed.
     """
     _check_references()
     report = ErasureReport()
@@ -302,8 +314,7 @@ def _erase(child_pks: list[int]) -> ErasureReport:
         "involvement": Involvement._meta.db_table, "shield": Shield._meta.db_table,
         "link": LinkEvent._meta.db_table, "review": ReviewItem._meta.db_table,
         "never": NeverLink._meta.db_table, "correction": Correction._meta.db_table,
-        "archival": Archival._meta.db_table, "key": ChildKey._meta.db_table,
-        "blocking": BlockingKeys._meta.db_table,
+        "archival": Archival._meta.db_table, "blocking": BlockingKeys._meta.db_table,
     }
     with connection.cursor() as cursor:
         # The children, and every child merged into one of them (a merged record is the same person).
@@ -325,8 +336,9 @@ def _erase(child_pks: list[int]) -> ErasureReport:
         )
         cursor.execute("ALTER TABLE erase_record ADD PRIMARY KEY (id)")
         cursor.execute("ANALYZE erase_child; ANALYZE erase_record")
-        cursor.execute("SELECT contactpoint_id FROM erase_child ORDER BY 1")
-        report.contactpoint_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT id, contactpoint_id FROM erase_child ORDER BY 2")
+        erased = cursor.fetchall()
+        report.contactpoint_ids = [contactpoint_id for _, contactpoint_id in erased]
 
         def delete(table: str, where: str) -> None:
             cursor.execute(f"DELETE FROM {table} WHERE {where}")
@@ -354,11 +366,18 @@ def _erase(child_pks: list[int]) -> ErasureReport:
         for key in ("involvement", "carer"):
             delete(t[key], f"child_id {in_children}")
             delete(t[key], f"source_record_id {in_records}")
-        for key in ("search", "name", "address", "shield", "archival", "key"):
+        for key in ("search", "name", "address", "shield", "archival"):
             delete(t[key], f"child_id {in_children}")
         delete(_RECORD, f"id {in_records}")
         delete(_CHILD, f"id {in_children}")
         cursor.execute("DROP TABLE erase_child, erase_record")
+        # Deferred foreign-key checks now, so that a violation fails the erasure before any key is destroyed.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    child_ids = [pk for pk, _ in erased]
+    if destroy_keys:
+        report.rows[DataKey._meta.db_table] = datakeys.destroy_data_keys(child_ids=child_ids)
+    else:
+        report.rows[DataKey._meta.db_table] = datakeys.count_data_keys(child_ids=child_ids)
     report.rows = {table: count for table, count in report.rows.items() if count}
     return report
 
@@ -369,7 +388,7 @@ ERASED_TABLES = (
     _CHILD, ChildName._meta.db_table, ChildAddress._meta.db_table, SearchName._meta.db_table,
     Carer._meta.db_table, Involvement._meta.db_table, Shield._meta.db_table, _RECORD,
     LinkEvent._meta.db_table, ReviewItem._meta.db_table, NeverLink._meta.db_table,
-    Archival._meta.db_table, ChildKey._meta.db_table, BlockingKeys._meta.db_table,
+    Archival._meta.db_table, BlockingKeys._meta.db_table,
 )
 
 
@@ -379,6 +398,7 @@ class CompactionReport:
     statistics_compacted: bool = False  # pg_statistic rewritten (needs a superuser)
     checkpointed: bool = False  # needs a superuser or pg_checkpoint
     skipped: list[str] = field(default_factory=list)
+    key_store: dict[str, Any] = field(default_factory=dict)  # the key store's own compaction
 
 
 def compact_erased_tables() -> CompactionReport:
@@ -389,6 +409,8 @@ def compact_erased_tables() -> CompactionReport:
     replaces them, and ``VACUUM FULL pg_statistic`` rewrites the catalog without the old rows. Then a
     ``CHECKPOINT`` so dropped files are unlinked. Takes an exclusive lock per table while it is
     rewritten: run it in a quiet hour. Must run outside a transaction.
+
+    The key store (another database) is compacted the same way (:func:`datakeys.compact_key_store`).
 
     What this cannot reach: the write-ahead log until it is recycled, backups, and file-system blocks
     freed but not overwritten. Those are what per-child keys are for (docs/retention.md).
@@ -420,4 +442,6 @@ def compact_erased_tables() -> CompactionReport:
             report.checkpointed = True
         else:
             report.skipped.append("CHECKPOINT (needs a superuser or pg_checkpoint)")
+    report.key_store = datakeys.compact_key_store()
+    report.skipped += report.key_store["skipped"]
     return report
