@@ -26,6 +26,8 @@ server = ensure_server()
 import psycopg
 with psycopg.connect(host=server.socket_dir, port=server.port, user=server.user, dbname="contactpoint") as c:
     pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
+# The key store's database is created with the server too (fails, and the holder dies, if it is not).
+psycopg.connect(host=server.socket_dir, port=server.port, user=server.user, dbname="contactpoint_keys").close()
 print(open(server.pgdata / "postmaster.pid").read().split()[0], flush=True)
 sys.stdin.readline()
 """

@@ -20,9 +20,9 @@ from contactpoint.directory.models import (
     Shield,
 )
 from contactpoint.feeds.models import SourceRecord
+from contactpoint.keystore.models import DataKey
 from contactpoint.matching.models import Correction, LinkEvent, NeverLink, ReviewItem
 from contactpoint.retention.errors import ChildNotFound, RetentionError
-from contactpoint.keystore.models import DataKey
 from contactpoint.retention.models import Archival
 from contactpoint.retention.services import erase_child
 from directory.builders import child_row, load_children, user
