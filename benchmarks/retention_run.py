@@ -2,10 +2,12 @@
 
     CONTACTPOINT_HOME=var/bench-home .venv/bin/python benchmarks/retention_run.py [--children N] [--reuse]
 
-Creates a scratch database (``bench_contactpoint_retention``, migrated) and inserts N children set-based,
-each with a current name, an address, a source record and a link event, dates of birth spread over
-0–24 years (about a quarter adults, a tenth with a source asserting ``sen``). Then times:
+Creates a scratch database (``bench_contactpoint_retention``, migrated) and a scratch key store
+(``bench_contactpoint_retention_keys``) and inserts N children set-based, each with a current name, an
+address, a source record and a link event, dates of birth spread over 0–24 years (about a quarter adults,
+a tenth with a source asserting ``sen``). Then times:
 
+0. ``create_data_keys``: a wrapped data key per child in the key store (local master key; one COPY);
 1. ``run_retention`` archiving the adults (one transaction);
 2. a second run the same day (idempotent: nothing to do);
 3. ``run_retention`` six years on, erasing every archived child (set-based erasure), per child;
@@ -63,15 +65,20 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.db import connection
+    from django.db import connection, connections
 
     from contactpoint.core.identifiers import new_contactpoint_id
+    from contactpoint.core.keys import LocalKeyWrapper
     from contactpoint.feeds.models import FeedBatch, SourceSystem
+    from contactpoint.keystore import datakeys
     from contactpoint.retention.rules import years_before
     from contactpoint.retention.services import erase_child, run_retention
 
     connection.settings_dict["TEST"]["NAME"] = BENCH_DATABASE
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.reuse, serialize=False)
+    key_store = connections["keys"]
+    key_store.settings_dict["TEST"]["NAME"] = f"{BENCH_DATABASE}_keys"
+    key_store.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.reuse, serialize=False)
     try:
         source = SourceSystem.objects.create(code="bench", name="bench")
         batch = FeedBatch.objects.create(source=source, file_name="bench", file_sha256="0" * 64, mode="delta")
@@ -80,6 +87,19 @@ def main() -> None:
             ids = [new_contactpoint_id() for _ in range(args.children)]
             cursor.execute(SEED_SQL, {"ids": ids, "today": TODAY, "source": source.pk, "batch": batch.pk})
         print(f"seeded {args.children:,} children in {time.perf_counter() - started:.1f} s")
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM directory_child")
+            child_ids = [row[0] for row in cursor.fetchall()]
+        wrapper = LocalKeyWrapper(os.urandom(32))
+        started = time.perf_counter()
+        datakeys.create_data_keys(child_ids=child_ids, wrapper=wrapper)
+        create_s = time.perf_counter() - started
+        started = time.perf_counter()
+        fetched = datakeys.fetch_data_keys(child_ids=child_ids, wrapper=wrapper)
+        fetch_s = time.perf_counter() - started
+        print(f"key store: created {len(child_ids):,} data keys in {create_s:.2f} s, "
+              f"fetched and unwrapped {len(fetched):,} in {fetch_s:.2f} s")
 
         started = time.perf_counter()
         report = run_retention(today=TODAY, system_actor="bench")
@@ -113,6 +133,7 @@ def main() -> None:
     finally:
         if not args.reuse:
             connection.creation.destroy_test_db(BENCH_DATABASE, verbosity=0)
+            key_store.creation.destroy_test_db(f"{BENCH_DATABASE}_keys", verbosity=0)
 
 
 if __name__ == "__main__":
