@@ -8,6 +8,8 @@ Format: 11 random characters from a 30-character alphabet that leaves out look-a
 (0/O, 1/I/L, U) followed by one check character computed with the Luhn mod N algorithm
 (N = 30), shown in groups of four: ``K7QM-3XZD-9F2C``. 30**11 ≈ 1.8e16 possible identifiers for
 ~12 million children: a guessed identifier is a real child about once in 1.5 billion tries.
+The check character catches every single-character error and every swap of two adjacent characters
+but one: "2" and "Z" (the first and last of the alphabet), Luhn mod N's blind pair, as 09/90 is Luhn's.
 """
 
 from __future__ import annotations
