@@ -12,7 +12,8 @@ from contactpoint.directory.errors import SearchCriteriaError
 from contactpoint.directory.search import MAX_RESULTS, SearchCriteria
 from directory.builders import child_row, events, load_children, user
 
-pytestmark = pytest.mark.django_db
+# Every search test runs against both indexes: clear folded names and blind tokens (docs/search.md).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
 
 # Clearly different children (names, dates of birth, postcodes, NHS numbers), so matching keeps them apart.
 PEOPLE = [
@@ -34,7 +35,7 @@ PEOPLE = [
 
 
 @pytest.fixture
-def directory(tmp_path):
+def directory(search_index, tmp_path):
     return load_children(tmp_path, PEOPLE)
 
 

@@ -25,7 +25,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
+
+from contactpoint.core.keys import index_key
+from contactpoint.directory import search_tokens
+from contactpoint.directory.search_tokens import FoldedName
 
 IDENTIFYING_FIELDS = (
     "given_names",
@@ -212,7 +217,18 @@ def rebuild_golden_records(child_ids: Sequence[int]) -> None:
             """,
         )
         cursor.execute("DROP TABLE golden_src")
-        _rebuild_search_names(cursor)
+        # One index or the other, never both: a tokens-mode directory must hold no clear folded names.
+        if search_index_mode() == "tokens":
+            cursor.execute("DELETE FROM directory_searchname t USING golden_ids g WHERE t.child_id = g.id")
+            _rebuild_search_tokens(cursor)
+        else:
+            cursor.execute("DELETE FROM directory_searchtoken t USING golden_ids g WHERE t.child_id = g.id")
+            _rebuild_search_names(cursor)
+
+
+def search_index_mode() -> str:
+    """Which search index this directory keeps and searches: ``"clear"`` or ``"tokens"`` (docs/search.md)."""
+    return str(settings.CONTACTPOINT.get("SEARCH_INDEX", "clear"))
 
 
 def _rebuild_search_names(cursor: Any) -> None:
@@ -267,6 +283,71 @@ def _rebuild_search_names(cursor: Any) -> None:
     )
 
 
+TOKEN_BATCH = 20000  # children whose names are read and hashed at a time
+
+
+def _rebuild_search_tokens(cursor: Any) -> None:
+    """The token index rows (``directory_searchtoken``) of the children in ``golden_ids``.
+
+    The names, date of birth, postcodes and identifiers are read here (the one module that reads
+    identifying fields; once they are encrypted, decrypted here), folded and hashed in Python under the
+    index key (:mod:`contactpoint.directory.search_tokens`), COPYed into a temporary table, and only the
+    rows that changed are written. The key never reaches the database.
+    """
+    key = index_key()
+    cursor.execute("SELECT id FROM golden_ids ORDER BY id")
+    ids = [row[0] for row in cursor.fetchall()]
+    cursor.execute("DROP TABLE IF EXISTS golden_tokens")
+    cursor.execute("CREATE TEMP TABLE golden_tokens (child_id bigint, tokens bigint[]) ON COMMIT DROP")
+    for start in range(0, len(ids), TOKEN_BATCH):
+        rows = []
+        for child_id, date_of_birth, nhs_number, upn, names, postcodes in _read_token_sources(
+            cursor, ids[start:start + TOKEN_BATCH]
+        ):
+            tokens = search_tokens.child_tokens(
+                key, names=names, date_of_birth=date_of_birth, postcodes=postcodes, nhs_number=nhs_number, upn=upn
+            )
+            if tokens:
+                rows.append((child_id, tokens))
+        with cursor.cursor.copy("COPY golden_tokens (child_id, tokens) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    _write_child_rows(cursor, "directory_searchtoken", ["child_id", "tokens"],
+                      "SELECT child_id, tokens FROM golden_tokens")
+    cursor.execute("DROP TABLE golden_tokens")
+
+
+def _read_token_sources(
+    cursor: Any, child_ids: list[int]
+) -> list[tuple[int, datetime.date | None, str, str, list[FoldedName], list[str]]]:
+    """What a child's tokens are made of: its folded names, date of birth, postcodes and identifiers."""
+    cursor.execute(
+        """
+        SELECT c.id, c.date_of_birth, c.nhs_number, c.upn,
+               (SELECT json_agg(json_build_array(n.kind, n.given_names, n.family_name))
+                FROM directory_childname n WHERE n.child_id = c.id),
+               (SELECT array_agg(DISTINCT a.postcode) FROM directory_childaddress a
+                WHERE a.child_id = c.id AND a.postcode <> '')
+        FROM directory_child c WHERE c.id = ANY(%s)
+        """,
+        [child_ids],
+    )
+    return [
+        (child_id, dob, nhs or "", upn or "", _fold_names(names or ()), postcodes or [])
+        for child_id, dob, nhs, upn, names, postcodes in cursor.fetchall()
+    ]
+
+
+def _fold_names(names: Sequence[Sequence[str]]) -> list[FoldedName]:
+    """(kind, given_names, family_name) rows as the index rows the clear index would hold for them."""
+    folded: dict[FoldedName, None] = {}
+    for kind, given_names, family_name in names:
+        for row in search_tokens.fold_name(given_names=given_names, family_name=family_name,
+                                           is_current=kind == "current"):
+            folded[row] = None
+    return list(folded)
+
+
 def _write_child_rows(cursor: Any, table: str, columns: list[str], select_sql: str) -> None:
     """Make ``table``'s rows of the children in ``golden_ids`` exactly those ``select_sql`` gives.
 
@@ -311,7 +392,18 @@ class QueryNameKeys:
 
 
 def search_query_keys(*, given_names: str, family_name: str) -> QueryNameKeys:
-    """Fold a typed name into search keys (one round trip, so query and index fold alike)."""
+    """Fold a typed name into search keys, exactly as the index in use folds names.
+
+    The clear index folds in SQL (one round trip); the token index in Python (no round trip).
+    """
+    if search_index_mode() == "tokens":
+        given_all = search_tokens.fold(given_names or "")
+        family_folded = search_tokens.fold(family_name or "")
+        given_first = given_all.split(" ")[0] if given_all else ""
+        return _query_name_keys(
+            given_all, family_folded, search_tokens.phonetic(given_first),
+            search_tokens.phonetic(family_folded.replace(" ", "")), search_tokens.phonetic(given_all.replace(" ", "")),
+        )
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -322,6 +414,12 @@ def search_query_keys(*, given_names: str, family_name: str) -> QueryNameKeys:
             [given_names or "", family_name or ""],
         )
         given_all, family_folded, given_dm, family_dm, given_as_family_dm = cursor.fetchone()
+    return _query_name_keys(given_all, family_folded, given_dm, family_dm, given_as_family_dm)
+
+
+def _query_name_keys(
+    given_all: str, family_folded: str, given_dm: str | None, family_dm: str | None, given_as_family_dm: str | None
+) -> QueryNameKeys:
     parts = tuple(p for p in family_folded.split(" ") if len(p) >= 2) if " " in family_folded else ()
     return QueryNameKeys(
         given=given_all.split(" ")[0] if given_all else "",
@@ -335,15 +433,9 @@ def search_query_keys(*, given_names: str, family_name: str) -> QueryNameKeys:
     )
 
 
-@dataclass(frozen=True)
-class IndexedName:
-    is_current: bool
-    family: str
-    family_dm: str
-    given: str
-    given_all: str
-    given_dm: str
-    given_canon: str
+# One index row of a candidate, as search scores it: read from the clear index, or in tokens mode folded
+# in Python from the candidate's names (the same fields either way).
+IndexedName = FoldedName
 
 
 @dataclass(frozen=True)
@@ -382,8 +474,11 @@ def find_search_candidates(query: CandidateQuery) -> list[SearchCandidate]:
     """Candidate children for a search: the UNION of indexed lookups, then each candidate's keys.
 
     Every lookup uses an index (see ``SearchName.Meta.indexes``); none scans the table. Scoring is the
-    caller's job (:mod:`contactpoint.directory.search`).
+    caller's job (:mod:`contactpoint.directory.search`). In tokens mode the same lookups are token
+    equality (:func:`_find_candidates_by_tokens`).
     """
+    if search_index_mode() == "tokens":
+        return _find_candidates_by_tokens(query)
     keys = query.keys
     lookups: list[str] = []
     params: dict[str, Any] = {"n": query.per_lookup}
@@ -474,6 +569,63 @@ def find_search_candidates(query: CandidateQuery) -> list[SearchCandidate]:
             upn=row[7],
             names=tuple(IndexedName(*name) for name in (row[8][0] or ())),
             postcodes=tuple((postcode, bool(current)) for postcode, current in (row[8][1] or ())),
+        )
+        for row in rows
+    ]
+
+
+def _find_candidates_by_tokens(query: CandidateQuery) -> list[SearchCandidate]:
+    """The token index's candidates: each lookup is ``tokens && (its tokens)`` on the GIN index, capped.
+
+    The candidates' names, postcodes and identifiers are then read from the child's own rows (here, the
+    one module that reads them) and folded in Python, so scoring needs no clear index.
+    """
+    keys = query.keys
+    families = [f for f in (keys.family, *keys.family_parts) if len(f) >= 2]
+    wanted = search_tokens.query_tokens(
+        index_key(), families=families, family_dm=keys.family_dm, given=keys.given, given_dm=keys.given_dm,
+        canons=query.given_canons, swapped_family=keys.given_as_family, swapped_canons=query.swapped_canons,
+        dates_of_birth=query.dates_of_birth, birth_years=query.birth_years, has_postcode=bool(query.postcode),
+        postcode=query.postcode, nhs_number=query.nhs_number, upn=query.upn,
+    )
+    if not wanted.lookups:
+        return []
+    params: dict[str, Any] = {"n": query.per_lookup}
+    lookups = []
+    for number, (_name, tokens) in enumerate(wanted.lookups):
+        params[f"t{number}"] = list(tokens)
+        lookups.append(f"(SELECT child_id FROM directory_searchtoken WHERE tokens && %(t{number})s::bigint[]"
+                       " LIMIT %(n)s)")
+    scope = ""
+    if query.local_authority_id is not None:
+        scope = " AND c.local_authority_id = %(la)s"
+        params["la"] = query.local_authority_id
+    sql = f"""
+        WITH cand AS ({" UNION ".join(lookups)})
+        SELECT c.id, c.contactpoint_id, c.sex, c.date_of_birth, c.is_shielded, c.local_authority_id,
+               c.nhs_number, c.upn,
+               (SELECT json_agg(json_build_array(n.kind, n.given_names, n.family_name))
+                FROM directory_childname n WHERE n.child_id = c.id),
+               (SELECT json_agg(json_build_array(a.postcode, a.is_current))
+                FROM directory_childaddress a WHERE a.child_id = c.id AND a.postcode <> '')
+        FROM cand JOIN directory_child c ON c.id = cand.child_id
+        WHERE c.status = 'active'{scope}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        SearchCandidate(
+            child_id=row[0],
+            contactpoint_id=row[1],
+            sex=row[2],
+            date_of_birth=row[3],
+            is_shielded=row[4],
+            local_authority_id=row[5],
+            nhs_number=row[6],
+            upn=row[7],
+            names=tuple(_fold_names(row[8] or ())),
+            postcodes=tuple((postcode, bool(current)) for postcode, current in (row[9] or ())),
         )
         for row in rows
     ]

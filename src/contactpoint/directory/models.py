@@ -8,6 +8,8 @@ display: reads go through the access-checked path in :mod:`contactpoint.director
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Left
 
@@ -231,6 +233,23 @@ class SearchName(models.Model):
             models.Index("given_canon", Left("family", 1), "birth_year", name="searchname_canon_fi_year"),
             models.Index(fields=["dob"], name="searchname_dob"),
         ]
+
+
+class SearchToken(models.Model):
+    """The search index as keyed-hash ("blind") tokens: no clear name, date or identifier.
+
+    One row per child: every token of every name the child is or was known by, of its postcodes and
+    national identifiers (:func:`contactpoint.directory.search_tokens.child_tokens`), sorted, with a GIN
+    index for ``tokens && ARRAY[...]``. Used instead of :class:`SearchName` when
+    ``settings.CONTACTPOINT["SEARCH_INDEX"] == "tokens"``; maintained only by
+    :func:`contactpoint.directory.identity.rebuild_golden_records`. See docs/search.md.
+    """
+
+    child = models.OneToOneField(Child, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    tokens = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        indexes = [GinIndex(fields=["tokens"], name="searchtoken_tokens")]
 
 
 class Forename(models.Model):

@@ -6,7 +6,7 @@
   a reason.
 
 Erasure deletes, for the children given and every child merged into them: the child, names,
-addresses, search index rows, carers, involvements, shields, source records, their link history,
+addresses, search index rows (clear and token), carers, involvements, shields, source records, their link history,
 review items and never-link decisions, and the child's data key in the key store (a database of its
 own: destroyed and committed there first, then the main database's transaction commits; see
 :func:`_erase`). Link events of *other* records that point at an erased child keep their row but lose
@@ -32,6 +32,7 @@ from contactpoint.directory.models import (
     ChildName,
     Involvement,
     SearchName,
+    SearchToken,
     Shield,
 )
 from contactpoint.feeds.models import SourceRecord
@@ -55,6 +56,7 @@ _HANDLED_REFERENCES = {
     (ChildName._meta.db_table, "child_id"),
     (ChildAddress._meta.db_table, "child_id"),
     (SearchName._meta.db_table, "child_id"),
+    (SearchToken._meta.db_table, "child_id"),
     (Carer._meta.db_table, "child_id"),
     (Carer._meta.db_table, "source_record_id"),
     (Involvement._meta.db_table, "child_id"),
@@ -310,7 +312,8 @@ def _erase(child_pks: list[int], *, destroy_keys: bool = True) -> ErasureReport:
     report = ErasureReport()
     t = {
         "name": ChildName._meta.db_table, "address": ChildAddress._meta.db_table,
-        "search": SearchName._meta.db_table, "carer": Carer._meta.db_table,
+        "search": SearchName._meta.db_table, "search_tokens": SearchToken._meta.db_table,
+        "carer": Carer._meta.db_table,
         "involvement": Involvement._meta.db_table, "shield": Shield._meta.db_table,
         "link": LinkEvent._meta.db_table, "review": ReviewItem._meta.db_table,
         "never": NeverLink._meta.db_table, "correction": Correction._meta.db_table,
@@ -366,7 +369,7 @@ def _erase(child_pks: list[int], *, destroy_keys: bool = True) -> ErasureReport:
         for key in ("involvement", "carer"):
             delete(t[key], f"child_id {in_children}")
             delete(t[key], f"source_record_id {in_records}")
-        for key in ("search", "name", "address", "shield", "archival"):
+        for key in ("search", "search_tokens", "name", "address", "shield", "archival"):
             delete(t[key], f"child_id {in_children}")
         delete(_RECORD, f"id {in_records}")
         delete(_CHILD, f"id {in_children}")
@@ -386,7 +389,7 @@ def _erase(child_pks: list[int], *, destroy_keys: bool = True) -> ErasureReport:
 # the live data files (a DELETE only marks rows dead; their bytes stay until the page is rewritten).
 ERASED_TABLES = (
     _CHILD, ChildName._meta.db_table, ChildAddress._meta.db_table, SearchName._meta.db_table,
-    Carer._meta.db_table, Involvement._meta.db_table, Shield._meta.db_table, _RECORD,
+    SearchToken._meta.db_table, Carer._meta.db_table, Involvement._meta.db_table, Shield._meta.db_table, _RECORD,
     LinkEvent._meta.db_table, ReviewItem._meta.db_table, NeverLink._meta.db_table,
     Archival._meta.db_table, BlockingKeys._meta.db_table,
 )
