@@ -14,10 +14,18 @@
    checked, audited path through the API (Django test client, bearer token), and throughput with 8
    concurrent clients against a live gunicorn server.
 
+Either search index (docs/search.md): ``--index clear`` (folded names; the default) or ``--index tokens``
+(blind tokens only). Each index needs its own home (its own database), built in that mode; the pg_trgm
+baseline needs clear names, so it runs only against the clear index. Each run writes its figures as
+JSON to ``--out``; ``--compare CLEAR.json TOKENS.json`` prints two runs side by side.
+
 Usage::
 
     CONTACTPOINT_HOME=var/search-bench-home .venv/bin/python benchmarks/search_quality.py            # 100k
     CONTACTPOINT_HOME=var/search-bench-home-1m .venv/bin/python benchmarks/search_quality.py --million
+    CONTACTPOINT_HOME=var/search-bench-tokens .venv/bin/python benchmarks/search_quality.py --index tokens
+    .venv/bin/python benchmarks/search_quality.py --compare var/search-bench/result-100k-clear.json \
+        var/search-bench/result-100k-tokens.json
 """
 
 from __future__ import annotations
@@ -90,15 +98,19 @@ def build(children: int, seed: int, feeds_dir: Path, sources: tuple[str, ...] = 
         summary = load_feed(source_code=code, path=path, mode="full", progress=lambda m: say(f"  {m}"))
         say(f"{code}: {summary.accepted:,} records, {summary.new_children:,} new children "
             f"in {time.perf_counter() - started:.0f}s")
+    from django.conf import settings
     from django.db import connection
 
     with connection.cursor() as cursor:
-        # For the pg_trgm comparison only (directory search itself needs no trigram index).
-        cursor.execute(
-            "CREATE INDEX IF NOT EXISTS bench_searchname_family_trgm ON directory_searchname "
-            "USING gin (family gin_trgm_ops)"
-        )
+        if settings.CONTACTPOINT["SEARCH_INDEX"] == "clear":
+            # For the pg_trgm comparison only (directory search itself needs no trigram index).
+            cursor.execute(
+                "CREATE INDEX IF NOT EXISTS bench_searchname_family_trgm ON directory_searchname "
+                "USING gin (family gin_trgm_ops)"
+            )
+        # VACUUM also merges the GIN index's pending list (a fresh bulk load leaves one).
         cursor.execute("VACUUM ANALYZE directory_searchname")
+        cursor.execute("VACUUM ANALYZE directory_searchtoken")
         cursor.execute("ANALYZE")
 
 
@@ -233,7 +245,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99)}
 
 
-def measure_quality(queries: list[Query]) -> dict[str, Any]:
+def measure_quality(queries: list[Query], *, baseline: bool = True) -> dict[str, Any]:
     from contactpoint.directory import search
     from contactpoint.directory.search import SearchCriteria
 
@@ -249,10 +261,12 @@ def measure_quality(queries: list[Query]) -> dict[str, Any]:
         selection = search.select(matches)
         too_many += selection.too_many
         shown_hits += bool({m.candidate.contactpoint_id for m in selection.matches} & query.targets)
-        started = time.perf_counter()
-        baseline = trigram_baseline(query.criteria, parsed)
-        timings["trigram"].append(time.perf_counter() - started)
-        for method, ranking in (("search", ranked), ("trigram", baseline)):
+        rankings = [("search", ranked)]
+        if baseline:
+            started = time.perf_counter()
+            rankings.append(("trigram", trigram_baseline(query.criteria, parsed)))
+            timings["trigram"].append(time.perf_counter() - started)
+        for method, ranking in rankings:
             for bucket in (query.kind, "all"):
                 rows[bucket][f"{method}@1"].append(int(bool(set(ranking[:1]) & query.targets)))
                 rows[bucket][f"{method}@10"].append(int(bool(set(ranking[:10]) & query.targets)))
@@ -263,7 +277,7 @@ def measure_quality(queries: list[Query]) -> dict[str, Any]:
         "shown_recall": shown_hits / len(queries),
         "too_many_share": too_many / len(queries),
         "latency_search": percentiles(timings["search"]),
-        "latency_trigram": percentiles(timings["trigram"]),
+        "latency_trigram": percentiles(timings["trigram"]) if baseline else None,
     }
 
 
@@ -366,6 +380,10 @@ def measure_throughput(
         server.wait(timeout=30)
 
 
+def _ratio(row: dict[str, Any], key: str) -> str:
+    return f"{row[key]:.3f}" if key in row else "n/a"
+
+
 def report(result: dict[str, Any], children: int, loaded: int, api: dict[str, float], load: dict[str, Any]) -> str:
     lines = [f"Directory: {loaded:,} active children from {children:,} synthetic people; "
              f"{sum(v['n'] for k, v in result['table'].items() if k != 'all'):,} queries.", "",
@@ -375,7 +393,7 @@ def report(result: dict[str, Any], children: int, loaded: int, api: dict[str, fl
         row = result["table"].get(kind)
         if row:
             lines.append(f"| {kind} | {row['n']} | {row['search@1']:.3f} | {row['search@10']:.3f} | "
-                         f"{row['trigram@1']:.3f} | {row['trigram@10']:.3f} |")
+                         f"{_ratio(row, 'trigram@1')} | {_ratio(row, 'trigram@10')} |")
     s, t = result["latency_search"], result["latency_trigram"]
     lines += [
         "",
@@ -384,7 +402,8 @@ def report(result: dict[str, Any], children: int, loaded: int, api: dict[str, fl
         "",
         "| latency (ms) | p50 | p95 | p99 |", "|---|---:|---:|---:|",
         f"| search alone (find_matches) | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} |",
-        f"| pg_trgm baseline alone | {t['p50']:.1f} | {t['p95']:.1f} | {t['p99']:.1f} |",
+        (f"| pg_trgm baseline alone | {t['p50']:.1f} | {t['p95']:.1f} | {t['p99']:.1f} |" if t
+         else "| pg_trgm baseline alone | n/a (no clear names) | | |"),
         f"| through the API (test client, token, policy, audit) | {api['p50']:.1f} | {api['p95']:.1f} | "
         f"{api['p99']:.1f} |",
         f"| API under load ({load['clients']} clients, gunicorn {load['workers']} workers) | {load['p50']:.1f} | "
@@ -393,6 +412,46 @@ def report(result: dict[str, Any], children: int, loaded: int, api: dict[str, fl
         f"Throughput: {load['rps']:.0f} searches/s with {load['clients']} concurrent clients "
         f"({load['requests']:,} requests, {load['errors']} errors).",
     ]
+    return "\n".join(lines)
+
+
+def index_sizes() -> dict[str, int]:
+    """Bytes of each search table with its indexes (the clear index, the token index, the postcodes)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t, pg_total_relation_size(t::regclass) FROM unnest(ARRAY['directory_searchname', "
+            "'directory_searchtoken', 'directory_childaddress', 'directory_childname']) AS t"
+        )
+        return dict(cursor.fetchall())
+
+
+def compare(paths: list[Path]) -> str:
+    """Two or more runs' JSON side by side: recall per query kind, latency, sizes, load average."""
+    runs = [json.loads(path.read_text()) for path in paths]
+    names = [run["index"] for run in runs]
+    header = " | ".join(f"{name} @1 | {name} @10" for name in names)
+    lines = [f"| query kind | n | {header} |", "|---|---:|" + "---:|" * (2 * len(runs))]
+    for kind in [k for k, _ in KINDS] + ["all"]:
+        rows = [run["quality"]["table"].get(kind) for run in runs]
+        if all(rows):
+            cells = " | ".join(f"{row['search@1']:.3f} | {row['search@10']:.3f}" for row in rows)
+            lines.append(f"| {kind} | {rows[0]['n']} | {cells} |")
+    lines += ["", "| latency, ms | index | p50 | p95 | p99 |", "|---|---|---:|---:|---:|"]
+    for label, pick in (("search alone (find_matches)", lambda r: r["quality"]["latency_search"]),
+                        ("through the API (test client)", lambda r: r["api"]),
+                        ("API, 8 clients, gunicorn", lambda r: r["load"])):
+        for run in runs:
+            p = pick(run)
+            lines.append(f"| {label} | {run['index']} | {p['p50']:.1f} | {p['p95']:.1f} | {p['p99']:.1f} |")
+    lines += ["", "| index | shown recall | too many | searches/s (8 clients) | table sizes, MB | load average |",
+              "|---|---:|---:|---:|---|---|"]
+    for run in runs:
+        sizes = ", ".join(f"{t.removeprefix('directory_')} {b / 1e6:.0f}" for t, b in run["sizes"].items() if b)
+        lines.append(f"| {run['index']} | {run['quality']['shown_recall']:.3f} | "
+                     f"{run['quality']['too_many_share']:.3f} | {run['load']['rps']:.0f} | {sizes} | "
+                     f"{run['load_average'][0]} → {run['load_average'][1]} |")
     return "\n".join(lines)
 
 
@@ -410,7 +469,18 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--sources", default=",".join(SOURCE_ORDER),
                         help="feeds to build the directory from (comma-separated, most trusted first)")
+    parser.add_argument("--index", choices=("clear", "tokens"), default=None,
+                        help="the search index to build and search (default: CONTACTPOINT_SEARCH_INDEX, else clear); "
+                             "a home built with one index must be searched with it")
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "search-bench", help="where results go")
+    parser.add_argument("--compare", type=Path, nargs="+", help="print these result JSON files side by side")
     args = parser.parse_args()
+    if args.compare:
+        print(compare(args.compare))
+        return
+    if args.index:
+        os.environ["CONTACTPOINT_SEARCH_INDEX"] = args.index
+    index = os.environ.get("CONTACTPOINT_SEARCH_INDEX", "clear")
     children = 1_000_000 if args.million else args.children
     feeds_dir = args.feeds or ROOT / "var" / "search-bench" / f"feeds-{children // 1000}k"
 
@@ -426,21 +496,29 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM directory_child WHERE status = 'active'")
         loaded = cursor.fetchone()[0]
-    say(f"{loaded:,} active children; making {args.queries} queries")
+    load_before = os.getloadavg()[0]
+    say(f"{loaded:,} active children, {index} index; making {args.queries} queries (load average {load_before:.2f})")
     queries = make_queries(feeds_dir, args.queries, args.seed, sources)
     say("measuring quality and search latency")
-    quality = measure_quality(queries)
+    quality = measure_quality(queries, baseline=index == "clear")
     token = bench_account()
     say("measuring latency through the API")
     api = measure_api(queries[: args.api_queries], token)
     say(f"measuring throughput with {args.clients} clients")
     load = measure_throughput(queries, token, clients=args.clients, seconds=args.seconds, workers=args.workers)
     load |= {"clients": args.clients, "workers": args.workers}
-    text = report(quality, children, loaded, api, load) + f"\n\nFeeds loaded: {', '.join(sources)}."
+    load_after = os.getloadavg()[0]
+    text = (report(quality, children, loaded, api, load) + f"\n\nFeeds loaded: {', '.join(sources)}; "
+            f"{index} index; load average {load_before:.2f} before, {load_after:.2f} after.")
     print(text)
-    out = ROOT / "var" / "search-bench" / f"result-{children // 1000}k.md"
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / f"result-{children // 1000}k-{index}.md"
     out.write_text(text + "\n", encoding="utf-8")
-    say(f"written to {out}")
+    result = {"index": index, "children": children, "loaded": loaded, "quality": quality, "api": api, "load": load,
+              "sizes": index_sizes(), "load_average": [round(load_before, 2), round(load_after, 2)],
+              "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    say(f"written to {out} and {out.with_suffix('.json')}")
 
 
 if __name__ == "__main__":

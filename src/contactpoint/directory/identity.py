@@ -294,7 +294,7 @@ def _rebuild_search_tokens(cursor: Any) -> None:
     index key (:mod:`contactpoint.directory.search_tokens`), COPYed into a temporary table, and only the
     rows that changed are written. The key never reaches the database.
     """
-    key = index_key()
+    hasher = search_tokens.Hasher(index_key())
     cursor.execute("SELECT id FROM golden_ids ORDER BY id")
     ids = [row[0] for row in cursor.fetchall()]
     cursor.execute("DROP TABLE IF EXISTS golden_tokens")
@@ -305,7 +305,7 @@ def _rebuild_search_tokens(cursor: Any) -> None:
             cursor, ids[start:start + TOKEN_BATCH]
         ):
             tokens = search_tokens.child_tokens(
-                key, names=names, date_of_birth=date_of_birth, postcodes=postcodes, nhs_number=nhs_number, upn=upn
+                hasher, names=names, date_of_birth=date_of_birth, postcodes=postcodes, nhs_number=nhs_number, upn=upn
             )
             if tokens:
                 rows.append((child_id, tokens))
