@@ -591,26 +591,32 @@ def _find_candidates_by_tokens(query: CandidateQuery) -> list[SearchCandidate]:
     if not wanted.lookups:
         return []
     params: dict[str, Any] = {"n": query.per_lookup}
-    lookups = []
+    # Each lookup is a MATERIALIZED CTE, capped outside it: with the cap inside, the planner (which cannot
+    # know how many children a token has) often prefers a sequential scan that it expects to stop early,
+    # 100 ms at 100,000 children where the GIN index answers in well under one.
+    found, capped = [], []
     for number, (_name, tokens) in enumerate(wanted.lookups):
         params[f"t{number}"] = list(tokens)
-        lookups.append(f"(SELECT child_id FROM directory_searchtoken WHERE tokens && %(t{number})s::bigint[]"
-                       " LIMIT %(n)s)")
+        found.append(f"l{number} AS MATERIALIZED (SELECT child_id FROM directory_searchtoken "
+                     f"WHERE tokens && %(t{number})s::bigint[])")
+        capped.append(f"(SELECT child_id FROM l{number} LIMIT %(n)s)")
     scope = ""
     if query.local_authority_id is not None:
         scope = " AND c.local_authority_id = %(la)s"
         params["la"] = query.local_authority_id
     sql = f"""
-        WITH cand AS ({" UNION ".join(lookups)})
+        WITH {", ".join(found)}, cand AS ({" UNION ".join(capped)})
         SELECT c.id, c.contactpoint_id, c.sex, c.date_of_birth, c.is_shielded, c.local_authority_id,
                c.nhs_number, c.upn,
                (SELECT json_agg(json_build_array(n.kind, n.given_names, n.family_name))
                 FROM directory_childname n WHERE n.child_id = c.id),
                (SELECT json_agg(json_build_array(a.postcode, a.is_current))
                 FROM directory_childaddress a WHERE a.child_id = c.id AND a.postcode <> '')
-        FROM cand JOIN directory_child c ON c.id = cand.child_id
-        WHERE c.status = 'active'{scope}
+        FROM directory_child c
+        WHERE c.id = ANY(ARRAY(SELECT child_id FROM cand)) AND c.status = 'active'{scope}
     """
+    # (An array of the candidates, not a join: the planner cannot know how few children the tokens have,
+    # and for a join it would expect thousands and read the whole child table.)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
