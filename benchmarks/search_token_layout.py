@@ -35,15 +35,21 @@ LAYOUTS = {
     "array + GIN (one row per child)": (
         "CREATE TABLE bench_layout AS SELECT child_id, tokens FROM directory_searchtoken WHERE child_id % 10 <> 0",
         "CREATE INDEX bench_layout_index ON bench_layout USING gin (tokens)",
-        "INSERT INTO bench_layout SELECT child_id, tokens FROM directory_searchtoken WHERE child_id % 10 = 0",
-        "SELECT child_id FROM (SELECT child_id FROM bench_layout WHERE tokens && %s::bigint[]) found LIMIT 300",
+        # The insert goes to the GIN index's pending list: merging it into the index is part of its cost.
+        "INSERT INTO bench_layout SELECT child_id, tokens FROM directory_searchtoken WHERE child_id % 10 = 0; "
+        "SELECT gin_clean_pending_list('bench_layout_index')",
+        # As identity._find_candidates_by_tokens does it: one token at a time (see the comment there).
+        "WITH found AS MATERIALIZED (SELECT s.child_id FROM unnest(%s::bigint[]) AS q(token), "
+        "LATERAL (SELECT child_id FROM bench_layout WHERE tokens && ARRAY[q.token]) s) "
+        "SELECT DISTINCT child_id FROM (SELECT child_id FROM found LIMIT 300) capped",
     ),
     "btree (one row per token and child)": (
         "CREATE TABLE bench_layout AS SELECT unnest(tokens) AS token, child_id FROM directory_searchtoken "
         "WHERE child_id % 10 <> 0",
         "CREATE INDEX bench_layout_index ON bench_layout (token, child_id)",
         "INSERT INTO bench_layout SELECT unnest(tokens), child_id FROM directory_searchtoken WHERE child_id % 10 = 0",
-        "SELECT DISTINCT child_id FROM bench_layout WHERE token = ANY(%s::bigint[]) LIMIT 300",
+        "SELECT DISTINCT child_id FROM (SELECT child_id FROM bench_layout WHERE token = ANY(%s::bigint[]) LIMIT 300) "
+        "capped",
     ),
 }
 
