@@ -196,3 +196,23 @@ def test_the_rebuild_writes_only_what_changed_and_repairs_the_rest(directory):
     SearchToken.objects.filter(child_id=second).update(tokens=[1, 2, 3])
     identity.rebuild_golden_records(ids)
     assert {child_id: stored_tokens(child_id) for child_id in ids} == right
+
+
+@pytest.mark.django_db
+def test_the_command_rebuilds_every_childs_index_after_switching(tmp_path, settings):
+    from django.core.management import call_command
+
+    from contactpoint.audit.models import AuditEvent
+    from contactpoint.audit.tags import AuditAction
+
+    children = load_children(tmp_path, PEOPLE)  # built with the clear index (the default)
+    ids = [child.id for child in children.values()]
+    assert SearchName.objects.filter(child_id__in=ids).exists()
+    settings.CONTACTPOINT = {**settings.CONTACTPOINT, "SEARCH_INDEX": "tokens"}
+    call_command("search-index", "rebuild", "--by", "ops", "--batch-size", "2")
+    assert not SearchName.objects.filter(child_id__in=ids).exists()
+    assert SearchToken.objects.filter(child_id__in=ids).count() == len(ids)
+    assert found(given_name="Wiliam", family_name="Hartley", date_of_birth="2014") == [
+        children["W1"].contactpoint_id]
+    event = AuditEvent.objects.filter(action=str(AuditAction.DIRECTORY_SEARCH_INDEX_REBUILD)).get()
+    assert event.details == {"index": "tokens", "children": len(ids)}

@@ -25,6 +25,7 @@ class AuditAction(StrEnum):
     DIRECTORY_INVOLVEMENT_ADD = "directory:involvement:add"
     DIRECTORY_INVOLVEMENT_CHANGE = "directory:involvement:change"
     DIRECTORY_INVOLVEMENT_END = "directory:involvement:end"
+    DIRECTORY_SEARCH_INDEX_REBUILD = "directory:search_index:rebuild"
     DIRECTORY_SHIELD = "directory:child:shield"
     DIRECTORY_UNSHIELD = "directory:child:unshield"
     EXPORT_LINKS = "export:links:export"

@@ -217,18 +217,51 @@ def rebuild_golden_records(child_ids: Sequence[int]) -> None:
             """,
         )
         cursor.execute("DROP TABLE golden_src")
-        # One index or the other, never both: a tokens-mode directory must hold no clear folded names.
-        if search_index_mode() == "tokens":
-            cursor.execute("DELETE FROM directory_searchname t USING golden_ids g WHERE t.child_id = g.id")
-            _rebuild_search_tokens(cursor)
-        else:
-            cursor.execute("DELETE FROM directory_searchtoken t USING golden_ids g WHERE t.child_id = g.id")
-            _rebuild_search_names(cursor)
+        _rebuild_search_index(cursor)
 
 
 def search_index_mode() -> str:
     """Which search index this directory keeps and searches: ``"clear"`` or ``"tokens"`` (docs/search.md)."""
     return str(settings.CONTACTPOINT.get("SEARCH_INDEX", "clear"))
+
+
+def _rebuild_search_index(cursor: Any) -> None:
+    """The search index rows of the children in ``golden_ids``, in the mode in use.
+
+    One index or the other, never both: a tokens-mode directory must hold no clear folded names.
+    """
+    if search_index_mode() == "tokens":
+        cursor.execute("DELETE FROM directory_searchname t USING golden_ids g WHERE t.child_id = g.id")
+        _rebuild_search_tokens(cursor)
+    else:
+        cursor.execute("DELETE FROM directory_searchtoken t USING golden_ids g WHERE t.child_id = g.id")
+        _rebuild_search_names(cursor)
+
+
+def rebuild_search_index(*, batch_size: int = 50_000, progress: Any = None) -> int:
+    """Rebuild every child's search index rows in the mode in use; return how many children.
+
+    For switching ``CONTACTPOINT_SEARCH_INDEX`` (or rotating the master key, which changes the index
+    key): only the index is rebuilt, not the golden records. Each batch of children commits on its own,
+    so a large directory is not one long transaction; a search between batches may miss a child whose
+    rows have not been rebuilt yet. Safe to re-run. The caller records the audit event.
+    """
+    from django.db import transaction
+
+    done, last = 0, 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM directory_child WHERE id > %s ORDER BY id LIMIT %s", [last, batch_size])
+            ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
+                return done
+            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS golden_ids (id bigint PRIMARY KEY) ON COMMIT DROP")
+            cursor.execute("TRUNCATE golden_ids")
+            cursor.execute("INSERT INTO golden_ids SELECT unnest(%s::bigint[])", [ids])
+            _rebuild_search_index(cursor)
+        done, last = done + len(ids), ids[-1]
+        if progress is not None:
+            progress(done)
 
 
 def _rebuild_search_names(cursor: Any) -> None:

@@ -10,6 +10,7 @@ touched by a feed, and feed involvements can't be changed here (the next feed wo
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -251,3 +252,19 @@ def unshield_child(*, actor: User, contactpoint_id: str, reason: str) -> Shield:
         details={"shield": shield.pk},
     )
     return shield
+
+
+def rebuild_search_index(*, by: str, batch_size: int = 50_000, progress: Any = None) -> int:
+    """Rebuild every child's search index in the mode in use (``CONTACTPOINT_SEARCH_INDEX``); audited.
+
+    Run after switching between the clear and the token index, or after the master key (hence the
+    index key) changes. ``by`` names the operator (recorded). Returns the number of children.
+    """
+    from contactpoint.directory import identity
+
+    mode = identity.search_index_mode()
+    children = identity.rebuild_search_index(batch_size=batch_size, progress=progress)
+    with transaction.atomic():
+        record_event(action=AuditAction.DIRECTORY_SEARCH_INDEX_REBUILD, actor=None,
+                     system_actor=f"search-index:{by}", details={"index": mode, "children": children})
+    return children

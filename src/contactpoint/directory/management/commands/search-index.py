@@ -1,0 +1,27 @@
+"""``contactpoint search-index rebuild``: rebuild every child's search index in the mode configured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from contactpoint.directory import services
+
+
+class Command(BaseCommand):
+    help = ("Rebuild the search index of every child, clear or tokens as CONTACTPOINT_SEARCH_INDEX says "
+            "(after switching it, or after the master key changes); batch by batch, safe to re-run.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        rebuild = sub.add_parser("rebuild", help="rebuild every child's index rows (the other index's rows go)")
+        rebuild.add_argument("--by", required=True, metavar="NAME", help="who runs it (recorded)")
+        rebuild.add_argument("--batch-size", type=int, default=50_000, help="children per transaction")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        children = services.rebuild_search_index(
+            by=options["by"], batch_size=options["batch_size"],
+            progress=lambda done: self.stdout.write(f"  {done:,} children"),
+        )
+        self.stdout.write(f"rebuilt the search index of {children:,} children")
