@@ -149,6 +149,7 @@ def candidate_record_ids(new_keys: pd.DataFrame) -> list[int]:
     of the new keys instead, it hashed the new keys and read the whole key table once per rule: 8.8 s
     for 10,000 new records against 1.5 million, against 0.7 s this way (docs/benchmarks.md).
     """
+    assert connection.in_atomic_block, "candidate selection runs inside the load's transaction"
     if not len(new_keys):
         return []
     params: dict[str, Any] = {}
@@ -164,6 +165,7 @@ def candidate_record_ids(new_keys: pd.DataFrame) -> list[int]:
         # Source records are wide (a few per page): hashing the hits against a scan of the whole table,
         # which the planner prefers for a hundred thousand hits, reads it twice (15 s at 1.5 million
         # records, cold). Probing the primary key and the child index reads only the candidates' pages.
+        # SET inside the load's transaction: if the query fails, the rollback undoes the settings too.
         cursor.execute("SET enable_hashjoin = off")
         cursor.execute("SET enable_mergejoin = off")
         cursor.execute(
