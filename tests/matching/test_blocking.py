@@ -150,3 +150,17 @@ def test_an_initial_load_gets_the_frequencies_it_had_before(tmp_path: Path) -> N
         merged = lookup.merge(ours[column], on=column, suffixes=("", "_ours"))
         assert len(merged) == len(lookup)
         assert merged[f"tf_{column}"].tolist() == pytest.approx(merged[f"tf_{column}_ours"].tolist())
+
+
+def test_the_rebuild_keys_command_rekeys_every_current_record(tmp_path: Path) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    load_children(tmp_path, [child_row("A1"), child_row("B1", given_names="Ian", family_name="Brook")])
+    before = stored_keys("A1")
+    BlockingKeys.objects.all().delete()
+    out = io.StringIO()
+    call_command("matching", "rebuild-keys", stdout=out)
+    assert "2 current source records" in out.getvalue()
+    assert stored_keys("A1") == before
