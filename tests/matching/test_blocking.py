@@ -164,3 +164,41 @@ def test_the_rebuild_keys_command_rekeys_every_current_record(tmp_path: Path) ->
     call_command("matching", "rebuild-keys", stdout=out)
     assert "2 current source records" in out.getvalue()
     assert stored_keys("A1") == before
+
+
+@pytest.mark.slow
+def test_every_pair_splinks_own_blocking_finds_is_among_the_candidates(tmp_path: Path) -> None:
+    """The oracle: Splink, blocking the new records against the *whole* directory with the engine's rules,
+    pairs them only with existing records that the stored tokens also find."""
+    import csv
+    import datetime
+    import json
+
+    from django.db import transaction
+
+    from contactpoint.feeds.services import add_source
+    from contactpoint.synth.generator import generate
+
+    feeds = tmp_path / "feeds"
+    generate(600, 20261125, feeds)
+    sources = {s["code"]: s for s in json.loads((feeds / "sources.json").read_text())["sources"]}
+    first = sources["nhs_demographics"]
+    add_source(code=first["code"], name=first["name"], trust=first["trust_level"], system_actor="test")
+    load_feed(source_code=first["code"], path=feeds / first["file"], mode="full")
+    existing = engine.prepare_records(pd.DataFrame(read_source_identities()))
+
+    with (feeds / sources["child_benefit"]["file"]).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = ("given_names", "family_name", "former_family_names", "sex", "address_line_1", "town", "postcode",
+               "nhs_number", "upn")
+    new = engine.prepare_records(pd.DataFrame([
+        {**{c: row.get(c, "") for c in columns}, "source": "child_benefit", "record_key": -(i + 1),
+         "date_of_birth": datetime.date.fromisoformat(row["date_of_birth"]) if row["date_of_birth"] else None}
+        for i, row in enumerate(rows)
+    ]))
+    with transaction.atomic():
+        candidates = set(blocking.candidate_record_ids(blocking.compute_keys(new)))
+    paired = set(engine.score_against(new, existing, engine.default_model())["record_key_r"].astype(int))
+    assert len(paired) > 100  # the oracle has something to say
+    assert paired <= candidates, f"{len(paired - candidates)} records Splink pairs are not candidates"
+    assert len(candidates) < 0.9 * len(existing)  # and the tokens still narrow the directory
