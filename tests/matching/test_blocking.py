@@ -202,3 +202,20 @@ def test_every_pair_splinks_own_blocking_finds_is_among_the_candidates(tmp_path:
     assert len(paired) > 100  # the oracle has something to say
     assert paired <= candidates, f"{len(paired - candidates)} records Splink pairs are not candidates"
     assert len(candidates) < 0.9 * len(existing)  # and the tokens still narrow the directory
+
+
+def test_a_feed_without_the_master_key_is_refused_before_anything_changes(settings, monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    from contactpoint.feeds.models import FeedBatch
+    from contactpoint.ingest.pipeline import FeedLoadError
+    from directory.builders import source
+
+    source()
+    monkeypatch.delenv(core_keys.MASTER_KEY_VARIABLE, raising=False)
+    settings.HOME = tmp_path  # no master-key file here
+    settings.MODE = "production"  # where a missing key is an error, never generated
+    feed = write_feed(tmp_path / "feed.csv", [child_row("A1")])
+    with pytest.raises(FeedLoadError, match="master key"):
+        load_feed(source_code="nhs_demographics", path=feed)
+    assert not FeedBatch.objects.exists() and not SourceRecord.objects.exists()
+    assert not (tmp_path / "master-key").exists()

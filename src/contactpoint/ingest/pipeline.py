@@ -25,11 +25,12 @@ from django.utils import timezone
 
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
+from contactpoint.core.keys import KeyStoreError
 from contactpoint.core.statistics import analyze_if_grown
 from contactpoint.directory.identity import rebuild_golden_records
 from contactpoint.feeds.format import FEED_FIELDS, ParsedFeed, file_sha256, parse_feed
 from contactpoint.feeds.models import FeedBatch, RejectedRow, SourceSystem
-from contactpoint.matching.blocking import forget_keys, refresh_keys
+from contactpoint.matching.blocking import blocking_hash_key, forget_keys, refresh_keys
 from contactpoint.matching.services import assign_review_areas, match_records
 
 Progress = Callable[[str], None]
@@ -324,6 +325,10 @@ def load_feed(
         ) from None
     if not path.is_file():
         raise FeedLoadError(f"{path}: no such file")
+    try:
+        blocking_hash_key()  # matching keys every record under the master key: check it is there first
+    except KeyStoreError as error:
+        raise FeedLoadError(f"cannot load feeds without the master key: {error}") from None
     sha = file_sha256(path)
     say(f"validating {path.name}")
     parsed = parse_feed(path, today or timezone.localdate())

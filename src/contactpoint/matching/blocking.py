@@ -72,7 +72,7 @@ def rule_features(rule: str) -> list[str]:
     return [left for left, _ in features]
 
 
-def _hash_key() -> str:
+def blocking_hash_key() -> str:
     """pandas' SipHash takes a 16-character key: 16 base64 characters carry 96 bits of the derived key."""
     return base64.b64encode(derived_key("blocking keys")).decode("ascii")[:16]
 
@@ -94,7 +94,7 @@ def _tokens(combined: pa.Array, hash_key: str) -> pd.Series:
 
 def compute_keys(features: pd.DataFrame, *, hash_key: str | None = None) -> pd.DataFrame:
     """``record_key`` and one token column per :data:`KEY_COLUMNS` for prepared features."""
-    hash_key = hash_key or _hash_key()
+    hash_key = hash_key or blocking_hash_key()
     keys = pd.DataFrame({"record_key": features["record_key"].astype("int64").to_numpy()})
     for rule, column in RULE_COLUMNS.items():
         parts = [_strings(features, name) for name in rule_features(rule)]
@@ -200,7 +200,7 @@ def directory_term_frequencies(
     """
     from contactpoint.matching.engine.model import TF_PSEUDO_RECORDS, term_frequency_columns
 
-    hash_key = _hash_key()
+    hash_key = blocking_hash_key()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {_TABLE}")
         total = cursor.fetchone()[0] + len(new_features)
@@ -252,7 +252,7 @@ def rebuild_all_keys(*, chunk: int = 200_000) -> int:
         cursor.execute(f"DELETE FROM {_TABLE}")  # not TRUNCATE: refused with deferred FK checks pending
         cursor.execute("SELECT id FROM feeds_sourcerecord WHERE retired_at IS NULL ORDER BY id")
         ids = [row[0] for row in cursor.fetchall()]
-    hash_key = _hash_key() if ids else ""
+    hash_key = blocking_hash_key() if ids else ""
     for start in range(0, len(ids), chunk):
         rows = read_source_identities(record_ids=ids[start : start + chunk])
         _copy(_TABLE, compute_keys(engine.prepare_records(pd.DataFrame(rows)), hash_key=hash_key))
