@@ -66,7 +66,8 @@ def test_migrate_creates_the_missing_key_store_database_and_migrates_both(tmp_pa
         assert result.returncode == 0, result.stderr
         assert "Database 'keys' (created)" in result.stdout
         tables = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        assert {row[0] for row in _run_sql(tables, f"{name}_keys")} == {"django_migrations", "keystore_datakey"}
+        assert {row[0] for row in _run_sql(tables, f"{name}_keys")} == {
+                "django_migrations", "keystore_datakey", "keystore_recordkey"}
         main = {row[0] for row in _run_sql(tables, name)}
         assert "retention_archival" in main and "keystore_datakey" not in main and "retention_childkey" not in main
     finally:

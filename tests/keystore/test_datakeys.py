@@ -52,10 +52,11 @@ def test_the_router_sends_the_key_store_and_only_it_to_keys() -> None:
     assert router.allow_relation(DataKey(), Child()) is False
 
 
-def test_the_key_store_database_holds_the_key_table_and_nothing_else() -> None:
+def test_the_key_store_database_holds_the_key_tables_and_nothing_else() -> None:
     with connections["keys"].cursor() as cursor:
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        assert {row[0] for row in cursor.fetchall()} == {"django_migrations", "keystore_datakey"}
+        assert {row[0] for row in cursor.fetchall()} == {"django_migrations", "keystore_datakey",
+                                                        "keystore_recordkey"}
 
 
 def test_a_key_round_trips_and_a_missing_one_is_an_error() -> None:

@@ -1,7 +1,8 @@
-"""Per-child data keys in the key store: create, fetch (unwrapped), destroy and count, one or many at once.
+"""Data keys in the key store, per child and per source record: create, fetch (unwrapped), destroy and
+count, one or many at once.
 
-Each child gets a random 256-bit data key; its identifying fields are encrypted under it
-(:func:`contactpoint.core.keys.encrypt_field`). The key is stored only *wrapped* by the master key
+Each child and each source record gets a random 256-bit data key; its identifying fields are sealed
+under it (:mod:`contactpoint.core.sealing`). The key is stored only *wrapped* by the master key
 (:mod:`contactpoint.core.keys`), in :class:`~contactpoint.keystore.models.DataKey`, in the database
 ``keys`` — never in the main database, so that no backup of the main database holds a key. Destroying
 a child's key makes every copy of its ciphertext unreadable: the live rows, the main database's backups
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -22,24 +24,108 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from contactpoint.core.keys import KEY_BYTES, KeyStoreError, KeyWrapper, configured_wrapper
-from contactpoint.keystore.models import DataKey
+from contactpoint.keystore.models import DataKey, RecordKey
 from contactpoint.keystore.router import KEYS_DATABASE
 
-# Children per statement when fetching or destroying many (keeps each array parameter a few hundred kB).
+# Children (or records) per statement when fetching or destroying many (keeps each array parameter a few
+# hundred kB).
 CHUNK = 20_000
 
-_TABLE = DataKey._meta.db_table
+
+@dataclass(frozen=True)
+class _Kind:
+    """One kind of key: its table, the column naming its owner, and what the wrapper binds in."""
+
+    table: str
+    owner: str
+    context_prefix: str
+    noun: str
+
+    def context(self, owner_id: int) -> bytes:
+        """What the wrapper binds in: a wrapped key unwraps only as this owner's key."""
+        return f"{self.context_prefix}:{owner_id}".encode()
 
 
-def _context(child_id: int) -> bytes:
-    """What the wrapper binds in: a wrapped key unwraps only as this child's key."""
-    return f"contactpoint child key v1:{child_id}".encode()
+CHILD = _Kind(DataKey._meta.db_table, "child_id", "contactpoint child key v1", "child")
+RECORD = _Kind(RecordKey._meta.db_table, "record_id", "contactpoint source record key v1", "source record")
+_KINDS = (CHILD, RECORD)
 
 
-def _chunks(child_ids: Iterable[int]) -> Iterator[list[int]]:
-    ids = list(dict.fromkeys(int(i) for i in child_ids))
+def _chunks(owner_ids: Iterable[int]) -> Iterator[list[int]]:
+    ids = list(dict.fromkeys(int(i) for i in owner_ids))
     for start in range(0, len(ids), CHUNK):
         yield ids[start:start + CHUNK]
+
+
+def _wrap_all(wrapper: KeyWrapper, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+    """Wrap (data key, context) pairs: in one batch where the wrapper has one (Vault: one call per chunk)."""
+    many = getattr(wrapper, "wrap_many", None)
+    if many is not None:
+        return list(many(items))
+    return [wrapper.wrap(key, context=context) for key, context in items]
+
+
+def _unwrap_all(wrapper: KeyWrapper, items: list[tuple[bytes, bytes]]) -> list[bytes]:
+    many = getattr(wrapper, "unwrap_many", None)
+    if many is not None:
+        return list(many(items))
+    return [wrapper.unwrap(wrapped, context=context) for wrapped, context in items]
+
+
+def _create(kind: _Kind, owner_ids: Iterable[int], wrapper: KeyWrapper | None) -> dict[int, bytes]:
+    wrapper = wrapper or configured_wrapper()
+    ids = list(dict.fromkeys(int(i) for i in owner_ids))
+    data_keys = {owner_id: secrets.token_bytes(KEY_BYTES) for owner_id in ids}
+    if not ids:
+        return data_keys
+    wrapped = _wrap_all(wrapper, [(key, kind.context(owner_id)) for owner_id, key in data_keys.items()])
+    now = timezone.now()
+    try:
+        with transaction.atomic(using=KEYS_DATABASE), connections[KEYS_DATABASE].cursor() as cursor:
+            raw = cursor.cursor  # the psycopg cursor underneath Django's wrapper, for COPY
+            with raw.copy(f"COPY {kind.table} ({kind.owner}, wrapped_key, wrapped_by, created_at) FROM STDIN") as copy:
+                for owner_id, wrapped_key in zip(ids, wrapped, strict=True):
+                    copy.write_row((owner_id, wrapped_key, wrapper.name, now))
+    except (IntegrityError, psycopg.IntegrityError):
+        raise KeyStoreError(f"a {kind.noun} already has a data key; nothing was stored") from None
+    return data_keys
+
+
+def _fetch(kind: _Kind, owner_ids: Iterable[int], wrapper: KeyWrapper | None) -> dict[int, bytes]:
+    wrapper = wrapper or configured_wrapper()
+    found: dict[int, bytes] = {}
+    with connections[KEYS_DATABASE].cursor() as cursor:
+        for chunk in _chunks(owner_ids):
+            cursor.execute(f"SELECT {kind.owner}, wrapped_key FROM {kind.table} WHERE {kind.owner} = ANY(%s::bigint[])",
+                           [chunk])
+            rows = cursor.fetchall()
+            keys = _unwrap_all(wrapper, [(bytes(wrapped), kind.context(owner_id)) for owner_id, wrapped in rows])
+            found.update(zip((row[0] for row in rows), keys, strict=True))
+    return found
+
+
+def _destroy(kind: _Kind, owner_ids: Iterable[int]) -> int:
+    deleted = 0
+    with transaction.atomic(using=KEYS_DATABASE), connections[KEYS_DATABASE].cursor() as cursor:
+        for chunk in _chunks(owner_ids):
+            cursor.execute(f"DELETE FROM {kind.table} WHERE {kind.owner} = ANY(%s::bigint[])", [chunk])
+            deleted += cursor.rowcount
+    return deleted
+
+
+def _count(kind: _Kind, owner_ids: Iterable[int] | None) -> int:
+    with connections[KEYS_DATABASE].cursor() as cursor:
+        if owner_ids is None:
+            cursor.execute(f"SELECT count(*) FROM {kind.table}")
+            return int(cursor.fetchone()[0])
+        total = 0
+        for chunk in _chunks(owner_ids):
+            cursor.execute(f"SELECT count(*) FROM {kind.table} WHERE {kind.owner} = ANY(%s::bigint[])", [chunk])
+            total += int(cursor.fetchone()[0])
+        return total
+
+
+# Children's keys -------------------------------------------------------------------------------------
 
 
 def create_data_keys(*, child_ids: Iterable[int], wrapper: KeyWrapper | None = None) -> dict[int, bytes]:
@@ -47,21 +133,7 @@ def create_data_keys(*, child_ids: Iterable[int], wrapper: KeyWrapper | None = N
 
     All or nothing: :class:`KeyStoreError` (and nothing stored) when a child already has a key.
     """
-    wrapper = wrapper or configured_wrapper()
-    ids = list(dict.fromkeys(int(i) for i in child_ids))
-    data_keys = {child_id: secrets.token_bytes(KEY_BYTES) for child_id in ids}
-    if not ids:
-        return data_keys
-    now = timezone.now()
-    try:
-        with transaction.atomic(using=KEYS_DATABASE), connections[KEYS_DATABASE].cursor() as cursor:
-            raw = cursor.cursor  # the psycopg cursor underneath Django's wrapper, for COPY
-            with raw.copy(f"COPY {_TABLE} (child_id, wrapped_key, wrapped_by, created_at) FROM STDIN") as copy:
-                for child_id, data_key in data_keys.items():
-                    copy.write_row((child_id, wrapper.wrap(data_key, context=_context(child_id)), wrapper.name, now))
-    except (IntegrityError, psycopg.IntegrityError):
-        raise KeyStoreError("a child already has a data key; nothing was stored") from None
-    return data_keys
+    return _create(CHILD, child_ids, wrapper)
 
 
 def create_data_key(*, child_id: int, wrapper: KeyWrapper | None = None) -> bytes:
@@ -71,14 +143,7 @@ def create_data_key(*, child_id: int, wrapper: KeyWrapper | None = None) -> byte
 
 def fetch_data_keys(*, child_ids: Iterable[int], wrapper: KeyWrapper | None = None) -> dict[int, bytes]:
     """The data keys of these children, unwrapped. A child without a key (erased, never made) is absent."""
-    wrapper = wrapper or configured_wrapper()
-    found: dict[int, bytes] = {}
-    with connections[KEYS_DATABASE].cursor() as cursor:
-        for chunk in _chunks(child_ids):
-            cursor.execute(f"SELECT child_id, wrapped_key FROM {_TABLE} WHERE child_id = ANY(%s::bigint[])", [chunk])
-            for child_id, wrapped in cursor.fetchall():
-                found[child_id] = wrapper.unwrap(bytes(wrapped), context=_context(child_id))
-    return found
+    return _fetch(CHILD, child_ids, wrapper)
 
 
 def fetch_data_key(*, child_id: int, wrapper: KeyWrapper | None = None) -> bytes:
@@ -89,6 +154,15 @@ def fetch_data_key(*, child_id: int, wrapper: KeyWrapper | None = None) -> bytes
     return found[int(child_id)]
 
 
+def fetch_or_create_data_keys(*, child_ids: Iterable[int], wrapper: KeyWrapper | None = None) -> dict[int, bytes]:
+    """The data keys of these children, making one for each child that has none yet (a new child)."""
+    wrapper = wrapper or configured_wrapper()
+    ids = list(dict.fromkeys(int(i) for i in child_ids))
+    found = fetch_data_keys(child_ids=ids, wrapper=wrapper)
+    found.update(create_data_keys(child_ids=[i for i in ids if i not in found], wrapper=wrapper))
+    return found
+
+
 def destroy_data_keys(*, child_ids: Iterable[int]) -> int:
     """Delete these children's keys from the key store, committed before returning; the number deleted.
 
@@ -97,12 +171,7 @@ def destroy_data_keys(*, child_ids: Iterable[int]) -> int:
     whatever the caller's main-database transaction does next (never wrap this in an atomic block on
     ``keys``, which would delay it to that block's commit).
     """
-    deleted = 0
-    with transaction.atomic(using=KEYS_DATABASE), connections[KEYS_DATABASE].cursor() as cursor:
-        for chunk in _chunks(child_ids):
-            cursor.execute(f"DELETE FROM {_TABLE} WHERE child_id = ANY(%s::bigint[])", [chunk])
-            deleted += cursor.rowcount
-    return deleted
+    return _destroy(CHILD, child_ids)
 
 
 def destroy_data_key(*, child_id: int) -> bool:
@@ -110,27 +179,44 @@ def destroy_data_key(*, child_id: int) -> bool:
     return destroy_data_keys(child_ids=[child_id]) == 1
 
 
+def count_data_keys(*, child_ids: Iterable[int] | None = None) -> int:
+    """How many children's keys the key store holds (of these children, when given)."""
+    return _count(CHILD, child_ids)
+
+
+# Source records' keys ----------------------------------------------------------------------------------
+
+
+def create_record_keys(*, record_ids: Iterable[int], wrapper: KeyWrapper | None = None) -> dict[int, bytes]:
+    """Make, wrap and store a new data key for each source record; return them unwrapped. All or nothing."""
+    return _create(RECORD, record_ids, wrapper)
+
+
+def fetch_record_keys(*, record_ids: Iterable[int], wrapper: KeyWrapper | None = None) -> dict[int, bytes]:
+    """The data keys of these source records, unwrapped; a record without one (erased) is absent."""
+    return _fetch(RECORD, record_ids, wrapper)
+
+
+def destroy_record_keys(*, record_ids: Iterable[int]) -> int:
+    """Delete these records' keys, committed before returning (as :func:`destroy_data_keys`)."""
+    return _destroy(RECORD, record_ids)
+
+
+def count_record_keys(*, record_ids: Iterable[int] | None = None) -> int:
+    """How many source records' keys the key store holds (of these records, when given)."""
+    return _count(RECORD, record_ids)
+
+
 def destroy_all_data_keys() -> int:
     """Empty the key store (decommissioning), committed before returning; the number of keys destroyed."""
+    count = 0
     with transaction.atomic(using=KEYS_DATABASE), connections[KEYS_DATABASE].cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {_TABLE} IN ACCESS EXCLUSIVE MODE")
-        cursor.execute(f"SELECT count(*) FROM {_TABLE}")
-        count = int(cursor.fetchone()[0])
-        cursor.execute(f"TRUNCATE {_TABLE}")
+        for kind in _KINDS:
+            cursor.execute(f"LOCK TABLE {kind.table} IN ACCESS EXCLUSIVE MODE")
+            cursor.execute(f"SELECT count(*) FROM {kind.table}")
+            count += int(cursor.fetchone()[0])
+            cursor.execute(f"TRUNCATE {kind.table}")
     return count
-
-
-def count_data_keys(*, child_ids: Iterable[int] | None = None) -> int:
-    """How many keys the key store holds (of these children, when given)."""
-    with connections[KEYS_DATABASE].cursor() as cursor:
-        if child_ids is None:
-            cursor.execute(f"SELECT count(*) FROM {_TABLE}")
-            return int(cursor.fetchone()[0])
-        total = 0
-        for chunk in _chunks(child_ids):
-            cursor.execute(f"SELECT count(*) FROM {_TABLE} WHERE child_id = ANY(%s::bigint[])", [chunk])
-            total += int(cursor.fetchone()[0])
-        return total
 
 
 def compact_key_store() -> dict[str, Any]:
@@ -149,11 +235,12 @@ def compact_key_store() -> dict[str, Any]:
         cursor.execute("SELECT rolsuper, pg_has_role(current_user, 'pg_checkpoint', 'MEMBER') "
                        "FROM pg_roles WHERE rolname = current_user")
         superuser, may_checkpoint = cursor.fetchone()
-        if superuser:
-            cursor.execute("DELETE FROM pg_statistic WHERE starelid = %s::regclass", [_TABLE])
-        cursor.execute(f"ANALYZE {_TABLE}")
-        cursor.execute(f"VACUUM (INDEX_CLEANUP ON) {_TABLE}")  # see retention.services.compact_erased_tables
-        cursor.execute(f"VACUUM (FULL) {_TABLE}")
+        for kind in _KINDS:
+            if superuser:
+                cursor.execute("DELETE FROM pg_statistic WHERE starelid = %s::regclass", [kind.table])
+            cursor.execute(f"ANALYZE {kind.table}")
+            cursor.execute(f"VACUUM (INDEX_CLEANUP ON) {kind.table}")  # see retention.services.compact_erased_tables
+            cursor.execute(f"VACUUM (FULL) {kind.table}")
         done["table_rewritten"] = True
         if superuser:
             cursor.execute("VACUUM (INDEX_CLEANUP ON) pg_catalog.pg_statistic")
