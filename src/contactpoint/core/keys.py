@@ -15,7 +15,7 @@ The master key wraps, never the data: a :class:`KeyWrapper`. Two implementations
 * :class:`VaultTransitWrapper`: HashiCorp Vault's transit engine wraps and unwraps; the master key never
   leaves Vault. ``CONTACTPOINT_KEY_WRAPPER=vault``, ``CONTACTPOINT_VAULT_ADDR``, ``VAULT_TOKEN``,
   ``CONTACTPOINT_VAULT_TRANSIT_KEY`` (default ``contactpoint``), ``CONTACTPOINT_VAULT_TRANSIT_MOUNT``
-  (default ``transit``).
+  (default ``transit``). Many keys at once go in transit's batch form, :data:`VAULT_BATCH_SIZE` per call.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import os
 import secrets
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,13 +42,22 @@ MASTER_KEY_FILE_NAME = "master-key"
 NONCE_BYTES = 12
 KEY_BYTES = 32
 
+# Items per transit batch call. Each item is about 150 bytes of JSON, so a call is about 150 kB: far below
+# Vault's default request limit (32 MiB) and quick enough that the per-call timeout still means something.
+VAULT_BATCH_SIZE = 1_000
+
 
 class KeyStoreError(Exception):
     """The master key or the key wrapper is missing, malformed or refused the request."""
 
 
 class KeyWrapper(Protocol):
-    """Wraps and unwraps data keys. ``context`` (the child's identity in the key store) is bound in."""
+    """Wraps and unwraps data keys. ``context`` (the owner's identity in the key store) is bound in.
+
+    ``wrap_many`` and ``unwrap_many`` take ``(data_key, context)`` resp. ``(wrapped, context)`` pairs and
+    return the results in the same order; all or nothing: one item that fails is a :class:`KeyStoreError`
+    naming its index.
+    """
 
     @property
     def name(self) -> str: ...
@@ -55,6 +65,10 @@ class KeyWrapper(Protocol):
     def wrap(self, data_key: bytes, *, context: bytes) -> bytes: ...
 
     def unwrap(self, wrapped: bytes, *, context: bytes) -> bytes: ...
+
+    def wrap_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]: ...
+
+    def unwrap_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]: ...
 
 
 # Local master key ----------------------------------------------------------------------------------
@@ -125,6 +139,19 @@ class LocalKeyWrapper:
         except InvalidTag:
             raise KeyStoreError("the data key does not unwrap under this master key and context") from None
 
+    def wrap_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        return [self.wrap(data_key, context=context) for data_key, context in items]
+
+    def unwrap_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        keys = []
+        for index, (wrapped, context) in enumerate(items):
+            try:
+                keys.append(self.unwrap(wrapped, context=context))
+            except KeyStoreError:
+                raise KeyStoreError(f"item {index} of {len(items)}: the data key does not unwrap under this master "
+                                    "key and context") from None
+        return keys
+
 
 # Vault transit -------------------------------------------------------------------------------------
 
@@ -132,7 +159,10 @@ class LocalKeyWrapper:
 class VaultTransitWrapper:
     """Vault's transit engine wraps and unwraps (``POST /v1/<mount>/encrypt|decrypt/<key>``).
 
-    ``context`` is sent as ``associated_data`` (AES-GCM transit keys bind it like the local wrapper does).
+    ``context`` is sent as ``associated_data`` (AES-GCM transit keys bind it like the local wrapper does;
+    Vault 1.13 or later, earlier versions ignore the field). :meth:`wrap_many` and :meth:`unwrap_many` use
+    transit's batch form, ``batch_input`` with ``associated_data`` per item, :data:`VAULT_BATCH_SIZE` items
+    per call.
     """
 
     def __init__(self, *, address: str, token: str, key_name: str = "contactpoint", mount: str = "transit",
@@ -149,7 +179,9 @@ class VaultTransitWrapper:
     def name(self) -> str:
         return f"vault:{self.key_name}"
 
-    def _post(self, operation: str, body: dict[str, str]) -> dict[str, Any]:
+    def _post(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Vault's ``data`` for one call. A batch answer is returned even with an error status: Vault answers
+        400 (or 500) when any item failed, with every item's result or error in ``batch_results``."""
         url = f"{self.address}/v1/{self.mount}/{operation}/{self.key_name}"
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
             url, data=json.dumps(body).encode(), method="POST",
@@ -159,13 +191,41 @@ class VaultTransitWrapper:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 answer = json.loads(response.read())
         except urllib.error.HTTPError as error:
-            raise KeyStoreError(f"Vault refused {operation} ({error.code})") from None
+            answer = _error_body(error)
+            data = answer.get("data")
+            if "batch_input" in body and isinstance(data, dict) and isinstance(data.get("batch_results"), list):
+                return data
+            raise KeyStoreError(f"Vault refused {operation} ({error.code}){_vault_says(answer)}") from None
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise KeyStoreError(f"Vault unreachable for {operation}: {error}") from None
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict):
             raise KeyStoreError(f"Vault's answer to {operation} has no data")
         return data
+
+    def _post_batches(self, operation: str, inputs: list[dict[str, str]], result: str) -> list[str]:
+        """``result`` of each item of ``inputs``, in order, :data:`VAULT_BATCH_SIZE` items per call.
+
+        Any item's error is a :class:`KeyStoreError` naming the first failing item (its index in ``inputs``)
+        and what Vault said about it; the message holds no key material (transit's messages don't echo values).
+        """
+        results: list[str] = []
+        for start in range(0, len(inputs), VAULT_BATCH_SIZE):
+            chunk = inputs[start:start + VAULT_BATCH_SIZE]
+            answers = self._post(operation, {"batch_input": chunk}).get("batch_results")
+            if not isinstance(answers, list) or len(answers) != len(chunk):
+                count = len(answers) if isinstance(answers, list) else "no"
+                raise KeyStoreError(f"Vault's answer to {operation} of items {start}-{start + len(chunk) - 1} has "
+                                    f"{count} results for {len(chunk)} items")
+            failed = [(start + offset, answer) for offset, answer in enumerate(answers)
+                      if not isinstance(answer, dict) or answer.get("error") or not isinstance(answer.get(result), str)]
+            if failed:
+                index, answer = failed[0]
+                said = str(answer.get("error") or f"no {result}") if isinstance(answer, dict) else "a malformed result"
+                more = f" (and {len(failed) - 1} more in items {start}-{start + len(chunk) - 1})" if failed[1:] else ""
+                raise KeyStoreError(f"Vault refused {operation} of item {index} of {len(inputs)}: {said[:200]}{more}")
+            results.extend(answer[result] for answer in answers)
+        return results
 
     def wrap(self, data_key: bytes, *, context: bytes) -> bytes:
         data = self._post("encrypt", {"plaintext": base64.b64encode(data_key).decode(),
@@ -176,6 +236,46 @@ class VaultTransitWrapper:
         data = self._post("decrypt", {"ciphertext": wrapped.decode("ascii"),
                                       "associated_data": base64.b64encode(context).decode()})
         return base64.b64decode(data["plaintext"])
+
+    def wrap_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        inputs = [{"plaintext": base64.b64encode(data_key).decode(),
+                   "associated_data": base64.b64encode(context).decode()} for data_key, context in items]
+        return [ciphertext.encode("ascii") for ciphertext in self._post_batches("encrypt", inputs, "ciphertext")]
+
+    def unwrap_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        inputs = [{"ciphertext": _vault_ciphertext(wrapped, index),
+                   "associated_data": base64.b64encode(context).decode()}
+                  for index, (wrapped, context) in enumerate(items)]
+        plaintexts = self._post_batches("decrypt", inputs, "plaintext")
+        try:
+            return [base64.b64decode(plaintext, validate=True) for plaintext in plaintexts]
+        except (binascii.Error, ValueError):
+            raise KeyStoreError("Vault's answer to decrypt holds a plaintext that is not base64") from None
+
+
+def _vault_ciphertext(wrapped: bytes, index: int) -> str:
+    try:
+        return wrapped.decode("ascii")
+    except UnicodeDecodeError:
+        raise KeyStoreError(f"item {index} is not a Vault ciphertext (wrapped by another wrapper?)") from None
+
+
+def _error_body(error: urllib.error.HTTPError) -> dict[str, Any]:
+    """The JSON body of Vault's error answer, or ``{}``."""
+    try:
+        answer = json.loads(error.read())
+    except (OSError, ValueError):
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _vault_says(answer: dict[str, Any]) -> str:
+    """``": <Vault's errors>"`` for a message, or ``""``. Transit's messages name the problem (``cipher: message
+    authentication failed``), never the values sent."""
+    errors = answer.get("errors")
+    if not isinstance(errors, list) or not errors:
+        return ""
+    return ": " + "; ".join(str(e) for e in errors)[:200]
 
 
 def configured_wrapper() -> KeyWrapper:
