@@ -266,9 +266,4 @@ CONTACTPOINT = {
     "RETENTION_EXTENDED_AGE": int(os.environ.get("CONTACTPOINT_RETENTION_EXTENDED_AGE", "25")),
     "RETENTION_EXTENDED_CONDITIONS": ("care_leaver", "sen"),
     "RETENTION_ARCHIVE_YEARS": int(os.environ.get("CONTACTPOINT_RETENTION_ARCHIVE_YEARS", "6")),
-    # The search index (docs/search.md): "clear" (folded names, the default for now) or "tokens" (keyed
-    # hashes only, for a directory whose names are encrypted). Switching needs the index rebuilt.
-    "SEARCH_INDEX": os.environ.get("CONTACTPOINT_SEARCH_INDEX", "clear"),
 }
-if CONTACTPOINT["SEARCH_INDEX"] not in ("clear", "tokens"):
-    raise RuntimeError(f"CONTACTPOINT_SEARCH_INDEX must be clear or tokens, not {CONTACTPOINT['SEARCH_INDEX']!r}")

@@ -16,7 +16,6 @@ from directory.builders import OTHER_AREA, events, user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.usefixtures("search_index")  # clear and token index
 def test_search_returns_results_best_first(client, children, auth):
     response = client.get("/api/v1/search", {"given_name": "Bill", "family_name": "Hartly",
                                               "date_of_birth": "2014-05-08"}, **auth)
@@ -83,7 +82,6 @@ def test_unknown_children_are_404(client, children, auth):
     assert client.get("/api/v1/children/not-an-id", **auth).status_code == 404
 
 
-@pytest.mark.usefixtures("search_index")  # clear and token index
 def test_a_shielded_record_through_the_api_withholds_location(client, children, auth):
     services.shield_child(actor=user(Role.DIRECTORY_TEAM), contactpoint_id=children["A1"].contactpoint_id,
                           reason="refuge", review_on=datetime.date.today() + datetime.timedelta(days=30))

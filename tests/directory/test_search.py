@@ -13,7 +13,7 @@ from contactpoint.directory.search import MAX_RESULTS, SearchCriteria
 from directory.builders import child_row, events, load_children, user
 
 # Every search test runs against both indexes: clear folded names and blind tokens (docs/search.md).
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
+pytestmark = [pytest.mark.django_db]
 
 # Clearly different children (names, dates of birth, postcodes, NHS numbers), so matching keeps them apart.
 PEOPLE = [
@@ -35,7 +35,7 @@ PEOPLE = [
 
 
 @pytest.fixture
-def directory(search_index, tmp_path):
+def directory(tmp_path):
     return load_children(tmp_path, PEOPLE)
 
 

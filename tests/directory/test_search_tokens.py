@@ -1,7 +1,7 @@
 """The token search index: keyed, clear names never stored, one-edit typos found, folding as the SQL does.
 
-With ``CONTACTPOINT["SEARCH_INDEX"] = "tokens"`` the directory's search index holds only keyed hashes
-(``directory_searchtoken``); see docs/search.md, "The token index".
+The directory's search index holds only keyed hashes (``directory_searchtoken``); see docs/search.md,
+"The token index".
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.db import connection
 from contactpoint.access.models import Role
 from contactpoint.core import keys
 from contactpoint.directory import identity, queries, search_tokens
-from contactpoint.directory.models import SearchName, SearchToken
+from contactpoint.directory.models import SearchToken
 from contactpoint.directory.search import SearchCriteria
 from contactpoint.directory.search_tokens import FoldedName, Kind
 from directory.builders import child_row, load_children, user
@@ -35,12 +35,7 @@ CLEAR_VALUES = ("HARTLEY", "WILLIAM", "WISNIEWSKI", "KOWALCZYK", "PEMBERTON", "C
 
 
 @pytest.fixture
-def tokens_mode(settings):
-    settings.CONTACTPOINT = {**settings.CONTACTPOINT, "SEARCH_INDEX": "tokens"}
-
-
-@pytest.fixture
-def directory(tokens_mode, tmp_path):
+def directory(tmp_path):
     return load_children(tmp_path, PEOPLE)
 
 
@@ -111,38 +106,23 @@ def test_the_stored_tokens_are_under_the_index_key_and_another_key_finds_nothing
     monkeypatch.setenv(keys.MASTER_KEY_VARIABLE, base64.b64encode(b"\x07" * 32).decode())
     assert keys.index_key() != index_key
     assert found(given_name="William", family_name="Hartley", date_of_birth="2014-05-08") == []
-    # Rebuilt under it, the index has wholly different tokens, and the search works again.
-    before = stored_tokens(child.id)
-    identity.rebuild_golden_records([child.id])
-    assert not before & stored_tokens(child.id)
-    assert found(given_name="William", family_name="Hartley", date_of_birth="2014-05-08") == [child.contactpoint_id]
 
 
 # No clear names --------------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
-def test_in_tokens_mode_no_clear_name_reaches_the_index(directory):
+def test_no_clear_name_reaches_the_index(directory):
     ids = [child.id for child in directory.values()]
-    assert not SearchName.objects.filter(child_id__in=ids).exists()
     assert SearchToken.objects.filter(child_id__in=ids).count() == len(ids)
     with connection.cursor() as cursor:
         cursor.execute("SELECT string_agg(t::text, ' ') FROM directory_searchtoken t WHERE child_id = ANY(%s)", [ids])
         text = cursor.fetchone()[0].upper()
     assert not [value for value in CLEAR_VALUES if value in text]
     assert "B13" not in text
-
-
-@pytest.mark.django_db
-def test_switching_a_child_to_tokens_removes_its_clear_rows_and_back(tmp_path, settings):
-    child = load_children(tmp_path, PEOPLE[:1])["W1"]
-    assert SearchName.objects.filter(child=child).exists() and not SearchToken.objects.filter(child=child).exists()
-    settings.CONTACTPOINT = {**settings.CONTACTPOINT, "SEARCH_INDEX": "tokens"}
-    identity.rebuild_golden_records([child.id])
-    assert not SearchName.objects.filter(child=child).exists() and SearchToken.objects.filter(child=child).exists()
-    settings.CONTACTPOINT = {**settings.CONTACTPOINT, "SEARCH_INDEX": "clear"}
-    identity.rebuild_golden_records([child.id])
-    assert SearchName.objects.filter(child=child).exists() and not SearchToken.objects.filter(child=child).exists()
+    with connection.cursor() as cursor:  # and the clear index of earlier versions is gone
+        cursor.execute("SELECT to_regclass('directory_searchname')")
+        assert cursor.fetchone()[0] is None
 
 
 # Typos -----------------------------------------------------------------------------------------------
@@ -199,20 +179,19 @@ def test_the_rebuild_writes_only_what_changed_and_repairs_the_rest(directory):
 
 
 @pytest.mark.django_db
-def test_the_command_rebuilds_every_childs_index_after_switching(tmp_path, settings):
+def test_the_command_rebuilds_every_childs_tokens_from_the_sealed_rows(directory):
     from django.core.management import call_command
 
     from contactpoint.audit.models import AuditEvent
     from contactpoint.audit.tags import AuditAction
 
-    children = load_children(tmp_path, PEOPLE)  # built with the clear index (the default)
-    ids = [child.id for child in children.values()]
-    assert SearchName.objects.filter(child_id__in=ids).exists()
-    settings.CONTACTPOINT = {**settings.CONTACTPOINT, "SEARCH_INDEX": "tokens"}
+    ids = [child.id for child in directory.values()]
+    right = {child_id: stored_tokens(child_id) for child_id in ids}
+    SearchToken.objects.filter(child_id__in=ids).delete()
+    assert found(given_name="Wiliam", family_name="Hartley", date_of_birth="2014") == []
     call_command("search-index", "rebuild", "--by", "ops", "--batch-size", "2")
-    assert not SearchName.objects.filter(child_id__in=ids).exists()
-    assert SearchToken.objects.filter(child_id__in=ids).count() == len(ids)
+    assert {child_id: stored_tokens(child_id) for child_id in ids} == right
     assert found(given_name="Wiliam", family_name="Hartley", date_of_birth="2014") == [
-        children["W1"].contactpoint_id]
+        directory["W1"].contactpoint_id]
     event = AuditEvent.objects.filter(action=str(AuditAction.DIRECTORY_SEARCH_INDEX_REBUILD)).get()
     assert event.details == {"index": "tokens", "children": len(ids)}

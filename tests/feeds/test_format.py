@@ -1,6 +1,7 @@
 """Feed validation: every bad row is reported with line, field and reason; good rows survive."""
 
 import datetime
+import hashlib
 import json
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from contactpoint.feeds.format import FEED_FIELDS, FeedFormatError, parse_feed
 
 TODAY = datetime.date(2026, 11, 25)
+KEY = b"k" * 32  # the content-hash key (derived from the master key in a load)
 
 
 def write_csv(tmp_path, rows, header=None, name="feed.csv"):
@@ -35,12 +37,22 @@ def good(**overrides):
 
 
 def test_valid_rows_are_normalised(tmp_path):
-    parsed = parse_feed(write_csv(tmp_path, [good()]), TODAY)
+    parsed = parse_feed(write_csv(tmp_path, [good()]), TODAY, hash_key=KEY)
     assert parsed.errors == []
     values = parsed.rows[0].values
     assert values["postcode"] == "B15 2TT"
     assert values["nhs_number"] == "9434765919"
     assert parsed.rows[0].content_hash
+
+
+def test_the_change_hash_is_keyed_so_it_cannot_be_tested_against_guesses(tmp_path):
+    path = write_csv(tmp_path, [good()])
+    [row] = parse_feed(path, TODAY, hash_key=KEY).rows
+    [again] = parse_feed(path, TODAY, hash_key=KEY).rows
+    [other_key] = parse_feed(path, TODAY, hash_key=b"x" * 32).rows
+    plain = hashlib.sha256("\x1f".join(row.values[name] for name in FEED_FIELDS).encode()).hexdigest()
+    assert row.content_hash == again.content_hash  # an unchanged record re-sent is unchanged
+    assert row.content_hash not in {other_key.content_hash, plain}
 
 
 @pytest.mark.parametrize(
@@ -59,7 +71,8 @@ def test_valid_rows_are_normalised(tmp_path):
     ],
 )
 def test_each_bad_field_is_reported_with_line_and_reason(tmp_path, field, value, reason):
-    parsed = parse_feed(write_csv(tmp_path, [good(source_record_id="OK1"), good(**{field: value})]), TODAY)
+    path = write_csv(tmp_path, [good(source_record_id="OK1"), good(**{field: value})])
+    parsed = parse_feed(path, TODAY, hash_key=KEY)
     assert len(parsed.rows) == 1, "the good row still loads"
     assert parsed.rows[0].values["source_record_id"] == "OK1"
     [error] = parsed.errors
@@ -69,7 +82,7 @@ def test_each_bad_field_is_reported_with_line_and_reason(tmp_path, field, value,
 
 
 def test_repeated_source_record_id_in_one_file_is_rejected(tmp_path):
-    parsed = parse_feed(write_csv(tmp_path, [good(), good(given_names="Other")]), TODAY)
+    parsed = parse_feed(write_csv(tmp_path, [good(), good(given_names="Other")]), TODAY, hash_key=KEY)
     assert [r.line_number for r in parsed.rows] == [2]
     assert "repeats the record on line 2" in parsed.errors[0].reason
 
@@ -77,27 +90,27 @@ def test_repeated_source_record_id_in_one_file_is_rejected(tmp_path):
 def test_unknown_column_rejects_the_file(tmp_path):
     path = write_csv(tmp_path, [good()], header=[*FEED_FIELDS, "favourite_colour"])
     with pytest.raises(FeedFormatError, match="unknown column"):
-        parse_feed(path, TODAY)
+        parse_feed(path, TODAY, hash_key=KEY)
 
 
 def test_missing_required_column_rejects_the_file(tmp_path):
     path = write_csv(tmp_path, [good()], header=["given_names", "family_name"])
     with pytest.raises(FeedFormatError, match="source_record_id is missing"):
-        parse_feed(path, TODAY)
+        parse_feed(path, TODAY, hash_key=KEY)
 
 
 def test_not_utf8_rejects_the_file(tmp_path):
     path = tmp_path / "feed.csv"
     path.write_bytes(b"source_record_id,family_name\nR1,M\xfcller\n")
     with pytest.raises(FeedFormatError, match="not UTF-8"):
-        parse_feed(path, TODAY)
+        parse_feed(path, TODAY, hash_key=KEY)
 
 
 def test_unknown_extension_rejects_the_file(tmp_path):
     path = tmp_path / "feed.xlsx"
     path.write_text("x")
     with pytest.raises(FeedFormatError, match="unknown feed format"):
-        parse_feed(path, TODAY)
+        parse_feed(path, TODAY, hash_key=KEY)
 
 
 def test_json_lines_use_the_same_fields_and_report_bad_lines(tmp_path):
@@ -113,7 +126,7 @@ def test_json_lines_use_the_same_fields_and_report_bad_lines(tmp_path):
         )
         + "\n"
     )
-    parsed = parse_feed(path, TODAY)
+    parsed = parse_feed(path, TODAY, hash_key=KEY)
     assert [r.values["source_record_id"] for r in parsed.rows] == ["R1"]
     assert [(e.line_number, e.field) for e in parsed.errors] == [(2, "(row)"), (3, "shoe_size"), (4, "sex")]
 
@@ -121,6 +134,6 @@ def test_json_lines_use_the_same_fields_and_report_bad_lines(tmp_path):
 def test_csv_row_with_too_many_values_is_rejected_not_misread(tmp_path):
     path = tmp_path / "feed.csv"
     path.write_text("source_record_id,family_name\nR1,Smith\nR2,Jones,extra\n")
-    parsed = parse_feed(path, TODAY)
+    parsed = parse_feed(path, TODAY, hash_key=KEY)
     assert [r.values["source_record_id"] for r in parsed.rows] == ["R1"]
     assert parsed.errors[0].line_number == 3

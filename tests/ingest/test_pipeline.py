@@ -7,6 +7,7 @@ import csv
 import pytest
 from django.db import connection
 
+from contactpoint.directory import identity
 from contactpoint.directory.models import Child, Involvement
 from contactpoint.feeds.format import FEED_FIELDS
 from contactpoint.feeds.models import FeedBatch, RejectedRow, SourceRecord
@@ -132,7 +133,8 @@ def test_a_feed_creates_children_and_prints_counts(tmp_path, source):
     assert Child.objects.count() == 20
     child = SourceRecord.objects.get(source_record_id="R0003").child
     # the golden record came from the source record
-    assert (child.given_names, child.family_name) == (people[3]["given_names"], people[3]["family_name"])
+    who = identity.read_identity(child)
+    assert (who.given_names, who.family_name) == (people[3]["given_names"], people[3]["family_name"])
 
 
 def test_loading_the_same_file_twice_changes_nothing(tmp_path, source):
@@ -212,8 +214,8 @@ def test_a_changed_record_updates_the_golden_record_and_keeps_the_old_name(tmp_p
     summary = load_feed(source_code=source.code, path=write_feed(tmp_path / "b.csv", rows), mode="full")
     assert summary.changed == 1
     child = SourceRecord.objects.get(source_record_id="R0000").child
-    assert child.family_name == "Okonkwo-Smith"
-    assert child.names.filter(kind="former", family_name="Smith").exists()
+    assert identity.read_identity(child).family_name == "Okonkwo-Smith"
+    assert ("former", rows[0]["given_names"], "Smith") in identity.read_names(child.pk)
 
 
 def test_feed_involvements_are_replaced_but_practitioner_entries_are_kept(tmp_path, source):
@@ -243,7 +245,7 @@ def test_a_second_source_links_to_the_same_child(tmp_path, source):
     assert summary.linked_to_existing == 1
     assert Child.objects.count() == 1
     child = Child.objects.get()
-    assert child.given_names == "Amelia Rose"  # NHS demographics is more trusted
+    assert identity.read_identity(child).given_names == "Amelia Rose"  # NHS demographics is more trusted
     assert child.involvements.get().service_type == "school"
 
 
@@ -270,3 +272,27 @@ def test_a_wrong_nhs_number_does_not_merge_two_children(tmp_path, source):
     summary = load_feed(source_code=source.code, path=write_feed(tmp_path / "a.csv", [a, b]))
     assert Child.objects.count() == 2
     assert summary.linked_to_existing == 0
+
+
+def test_what_a_feed_stores_is_sealed_and_reads_back_whole(tmp_path, source):
+    row = child_row("R1", given_names="Zephyrine", family_name="Quillbramble", address_line_1="77 Marrowgate Lane",
+                    postcode="B98 7QX", carer_given_names="Ottoline", carer_family_name="Quillbramble",
+                    carer_relationship="mother", carer_phone="07700 900461", carer_email="ottoline@example.org")
+    load_feed(source_code=source.code, path=write_feed(tmp_path / "a.csv", [row]))
+    clear = ("ZEPHYRINE", "QUILLBRAMBLE", "MARROWGATE", "B98 7QX", "OTTOLINE", "07700 900461", "9434765919")
+    with connection.cursor() as cursor:
+        for table in ("feeds_sourcerecord", "directory_child", "directory_childname", "directory_childaddress",
+                      "directory_carer", "directory_searchtoken"):
+            cursor.execute(f"SELECT string_agg(t::text, ' ') FROM {table} t")
+            text = (cursor.fetchone()[0] or "").upper()
+            assert text, table
+            assert not [value for value in clear if value in text], table
+    # …and everything reads back, unsealed, through the one module that may.
+    child = Child.objects.get()
+    who = identity.read_identity(child)
+    assert (who.given_names, who.family_name, who.postcode, who.nhs_number) == (
+        "Zephyrine", "Quillbramble", "B98 7QX", "9434765919")
+    [carer] = identity.read_carers(child.pk)
+    assert (carer.given_names, carer.relationship, carer.phone) == ("Ottoline", "mother", "07700 900461")
+    [record] = identity.read_source_identities([child.pk])
+    assert (record["family_name"], record["address_line_1"]) == ("Quillbramble", "77 Marrowgate Lane")

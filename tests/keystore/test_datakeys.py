@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from contactpoint.core import keys as core_keys
 from contactpoint.core.keys import KeyStoreError, LocalKeyWrapper
+from contactpoint.core.sealing import open_sealed
+from contactpoint.directory import identity
 from contactpoint.directory.models import Child
 from contactpoint.keystore import datakeys
 from contactpoint.keystore.models import DataKey
@@ -95,16 +96,20 @@ def test_a_wrapped_key_is_bound_to_its_child() -> None:
 def test_erasing_a_child_destroys_its_key_in_the_key_store(tmp_path: Path) -> None:
     loaded = load_children(tmp_path, [child_row("E1"), child_row("K1", given_names="Ian", family_name="Brook")])
     erased, kept = loaded["E1"], loaded["K1"]
-    keys = datakeys.create_data_keys(child_ids=[erased.pk, kept.pk], wrapper=WRAPPER)
-    sealed = core_keys.encrypt_field(keys[erased.pk], "Okafor", field="family_name", child_pk=erased.pk)
+    assert sorted(stored_in_key_store()) == sorted([erased.pk, kept.pk])  # made when the feed was loaded
+    erased.refresh_from_db()
+    sealed = bytes(erased.sealed)
+    key = datakeys.fetch_data_key(child_id=erased.pk)
+    assert open_sealed(key, sealed, table="directory_child", owner_id=erased.pk)["family_name"] == "Okafor"
 
     report = erase_child(contactpoint_id=erased.contactpoint_id, reason="test", system_actor="ops")
 
     assert report.rows["keystore_datakey"] == 1
+    assert report.rows["keystore_recordkey"] == 1  # its source record's key too
     assert sorted(stored_in_key_store()) == [kept.pk]  # the other child's key stays
     with pytest.raises(KeyStoreError):
-        datakeys.fetch_data_key(child_id=erased.pk, wrapper=WRAPPER)
-    assert sealed  # the ciphertext may live on in a backup of the main database; without the key it is noise
+        datakeys.fetch_data_key(child_id=erased.pk)
+    # The ciphertext may live on in a backup of the main database; without the key it is noise.
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "keys"])
@@ -114,7 +119,6 @@ def test_keys_go_first_a_failed_erasure_leaves_rows_without_keys_and_erasing_aga
     from contactpoint.retention import services
 
     child = load_children(tmp_path, [child_row("E1")])["E1"]
-    datakeys.create_data_key(child_id=child.pk, wrapper=WRAPPER)
 
     def fail(**_: object) -> None:
         raise RuntimeError("the main transaction fails after the keys were destroyed")
@@ -124,6 +128,8 @@ def test_keys_go_first_a_failed_erasure_leaves_rows_without_keys_and_erasing_aga
         erase_child(contactpoint_id=child.contactpoint_id, reason="test", system_actor="ops")
     assert Child.objects.filter(pk=child.pk).exists()  # the main transaction rolled back…
     assert datakeys.count_data_keys(child_ids=[child.pk]) == 0  # …but the key is gone for good
+    with pytest.raises(identity.IdentityUnavailable):  # so its surviving rows can't be read
+        identity.read_identity(Child.objects.get(pk=child.pk))
 
     monkeypatch.undo()
     erase_child(contactpoint_id=child.contactpoint_id, reason="test", system_actor="ops")

@@ -36,8 +36,8 @@ def populated(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> Path
     monkeypatch.delenv(core_keys.MASTER_KEY_VARIABLE, raising=False)
     children = load_children(tmp_path, [child_row("A1"), child_row("B1", given_names="Ian", family_name="Brook",
                                                                     date_of_birth="2012-02-02")])
-    for child in children.values():
-        datakeys.create_data_key(child_id=child.pk)  # makes the master key file in tmp_path
+    # Loading sealed them under data keys of their own, wrapped by a master key made in tmp_path.
+    assert datakeys.count_data_keys(child_ids=[child.pk for child in children.values()]) == 2
     user(Role.DIRECTORY_TEAM)
     assert core_keys.master_key_path().exists()
     return tmp_path
@@ -76,6 +76,7 @@ def test_everything_personal_is_destroyed_and_certified(populated: Path) -> None
     assert payload["by"] == "Chief Information Officer"
     assert payload["destroyed_rows"]["directory_child"] == 2
     assert payload["destroyed_rows"]["keystore_datakey"] == 2  # in the key store's database
+    assert payload["destroyed_rows"]["keystore_recordkey"] == 2  # one per source record
     assert payload["key_store_database"] == connections["keys"].settings_dict["NAME"]
     assert payload["compaction"]["key_store"]["table_rewritten"]
     assert payload["destroyed_rows"]["access_user"] >= 1
@@ -111,7 +112,7 @@ def test_a_key_left_in_the_key_store_fails_the_check_and_no_certificate_is_issue
     from contactpoint.retention import decommission as decommissioning
     from contactpoint.retention.errors import DecommissionRefused
 
-    monkeypatch.setattr(decommissioning.datakeys, "destroy_all_data_keys", lambda: 0)  # as if it failed silently
+    monkeypatch.setattr(decommissioning.datakeys, "destroy_all_data_keys", lambda: {})  # as if it failed silently
     with pytest.raises(DecommissionRefused, match="key store empty"):
         decommissioning.decommission(by="CIO", confirm=True)
     assert datakeys.count_data_keys() == 2

@@ -72,7 +72,6 @@ def test_break_glass_alerts_the_directory_team(canary, own_team):
     assert alerts.get().local_authority_id == canary.child.local_authority_id
 
 
-@pytest.mark.usefixtures("search_index")  # clear and token index
 def test_only_the_own_team_finds_the_child_by_postcode_and_sees_no_location_in_the_list(canary, own_team):
     cpid = canary.contactpoint_id
     query = {"family_name": FAMILY, "postcode": POSTCODE}

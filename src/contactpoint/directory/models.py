@@ -1,9 +1,10 @@
 """The directory's own records: one ``Child`` per real child, with carers and involvements.
 
-Fields that identify a child (names, date of birth, address, national identifiers) are read and
-written only through :mod:`contactpoint.directory.identity`, so that encrypting them changes one
-module. Nothing outside this app's ``queries`` and ``services`` modules queries these models for
-display: reads go through the access-checked path in :mod:`contactpoint.directory.queries`.
+Fields that identify a child (names, address, national identifiers) are stored only sealed — one
+AES-GCM blob per row under the data key of the child (or source record) that owns it
+(:mod:`contactpoint.core.sealing`, decision 5) — and read and written only through
+:mod:`contactpoint.directory.identity`. Nothing outside this app's ``queries`` and ``services`` modules
+queries these models for display: reads go through the access-checked path in :mod:`contactpoint.directory.queries`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models.functions import Left
 
 from contactpoint.core.identifiers import new_contactpoint_id
 
@@ -51,17 +51,12 @@ class Child(models.Model):
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     local_authority = models.ForeignKey("orgs.LocalAuthority", null=True, blank=True, on_delete=models.PROTECT)
 
-    # Identifying fields: use contactpoint.directory.identity, never these attributes directly.
-    given_names = models.CharField(max_length=100, blank=True)
-    family_name = models.CharField(max_length=100, blank=True)
+    # The golden record's names, address, postcode, NHS number and UPN, sealed under the child's data key
+    # (directory.identity opens it; NULL until the first rebuild). Date of birth and sex stay clear:
+    # retention ages children in SQL, and both are already inside the search and blocking tokens.
+    sealed = models.BinaryField(null=True)
     date_of_birth = models.DateField(null=True, blank=True)
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
-    address_line_1 = models.CharField(max_length=120, blank=True)
-    address_line_2 = models.CharField(max_length=120, blank=True)
-    town = models.CharField(max_length=120, blank=True)
-    postcode = models.CharField(max_length=8, blank=True)
-    nhs_number = models.CharField(max_length=10, blank=True)
-    upn = models.CharField(max_length=13, blank=True)
 
     retention_condition = models.CharField(max_length=20, blank=True)
     # Shielded: location and contact details hidden from everyone but the local directory team.
@@ -73,12 +68,7 @@ class Child(models.Model):
 
     class Meta:
         verbose_name_plural = "children"
-        indexes = [
-            models.Index(fields=["status", "local_authority"]),
-            # Search by national identifier (directory.search); most children have both.
-            models.Index(fields=["nhs_number"], name="child_nhs_number", condition=~models.Q(nhs_number="")),
-            models.Index(fields=["upn"], name="child_upn", condition=~models.Q(upn="")),
-        ]
+        indexes = [models.Index(fields=["status", "local_authority"])]
 
     def __str__(self) -> str:
         # Deliberately no personal data: str() of a child ends up in logs and error messages.
@@ -94,13 +84,13 @@ class ChildName(models.Model):
 
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="names")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    given_names = models.CharField(max_length=100, blank=True)
-    family_name = models.CharField(max_length=100, blank=True)
+    # Given and family names, sealed under the child's key; ``digest`` is a keyed hash of the kind and the
+    # names (core.sealing.RowDigester), so a rebuild rewrites only the names that changed.
+    sealed = models.BinaryField()
+    digest = models.BinaryField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["child", "kind", "given_names", "family_name"], name="child_name_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["child", "digest"], name="child_name_once")]
 
 
 class ChildAddress(models.Model):
@@ -108,29 +98,24 @@ class ChildAddress(models.Model):
 
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="addresses")
     is_current = models.BooleanField(default=False)
-    address_line_1 = models.CharField(max_length=120, blank=True)
-    address_line_2 = models.CharField(max_length=120, blank=True)
-    town = models.CharField(max_length=120, blank=True)
-    postcode = models.CharField(max_length=8, blank=True)
+    # Address lines, town and postcode, sealed under the child's key; ``digest`` as for names. Search by
+    # postcode goes through the token index (SearchToken), never through these rows.
+    sealed = models.BinaryField()
+    digest = models.BinaryField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["child", "address_line_1", "postcode"], name="child_address_once")
-        ]
-        # Search by current or moved-from postcode (directory.search).
-        indexes = [models.Index(fields=["postcode"], name="childaddress_postcode")]
+        constraints = [models.UniqueConstraint(fields=["child", "digest"], name="child_address_once")]
 
 
 class Carer(models.Model):
     """A parent or carer, as a source reported them."""
 
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="carers")
-    source_record = models.ForeignKey("feeds.SourceRecord", null=True, blank=True, on_delete=models.CASCADE)
-    given_names = models.CharField(max_length=100, blank=True)
-    family_name = models.CharField(max_length=100, blank=True)
+    source_record = models.ForeignKey("feeds.SourceRecord", on_delete=models.CASCADE)
     relationship = models.CharField(max_length=40, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    email = models.CharField(max_length=254, blank=True)
+    # Names, phone and email, sealed under the *source record's* key (the record that reported the carer):
+    # a correction that moves the record to another child moves its carer without re-encrypting it.
+    sealed = models.BinaryField()
 
 
 class Practitioner(models.Model):
@@ -199,50 +184,13 @@ class Shield(models.Model):
         ]
 
 
-class SearchName(models.Model):
-    """The search index: one row per way a child's name may be typed, maintained only by
-    :func:`contactpoint.directory.identity.rebuild_golden_records` (set-based SQL).
-
-    A row per (current or former name) × (whole family name, and each part of a hyphenated or
-    double-barrelled one) × (canonical reading of the first given name). Names are folded to upper-case
-    ASCII letters (``cp_search_fold``), with double metaphone codes (``dmetaphone``) and the canonical
-    forename through the nickname table (``directory_forename``); the date of birth is copied in so that
-    the composite indexes can narrow a name to a few birth years. See docs/search.md.
-    """
-
-    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="+")
-    is_current = models.BooleanField()
-    family = models.CharField(max_length=100)
-    family_dm = models.CharField(max_length=8)
-    given = models.CharField(max_length=100)
-    given_all = models.CharField(max_length=100)
-    given_dm = models.CharField(max_length=8)
-    given_canon = models.CharField(max_length=100)
-    dob = models.DateField(null=True)
-    birth_year = models.SmallIntegerField(null=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["family", "given_canon", "birth_year"], name="searchname_family_canon_year"),
-            models.Index(fields=["family_dm", "given_canon", "birth_year"], name="searchname_fdm_canon_year"),
-            models.Index(fields=["family_dm", "given_dm", "birth_year"], name="searchname_fdm_gdm_year"),
-            models.Index(fields=["family", "birth_year"], name="searchname_family_year"),
-            # Narrowed by the other name's first letter (typos rarely hit it), so that a common family or
-            # given name in a span of years stays a few hundred rows at national scale.
-            models.Index("family", Left("given", 1), "birth_year", name="searchname_family_gi_year"),
-            models.Index("given_canon", Left("family", 1), "birth_year", name="searchname_canon_fi_year"),
-            models.Index(fields=["dob"], name="searchname_dob"),
-        ]
-
-
 class SearchToken(models.Model):
     """The search index as keyed-hash ("blind") tokens: no clear name, date or identifier.
 
     One row per child: every token of every name the child is or was known by, of its postcodes and
     national identifiers (:func:`contactpoint.directory.search_tokens.child_tokens`), sorted, with a GIN
-    index for ``tokens && ARRAY[...]``. Used instead of :class:`SearchName` when
-    ``settings.CONTACTPOINT["SEARCH_INDEX"] == "tokens"``; maintained only by
-    :func:`contactpoint.directory.identity.rebuild_golden_records`. See docs/search.md.
+    index for ``tokens && ARRAY[...]``: the only search index (names are sealed, so there is no clear one);
+    maintained only by :func:`contactpoint.directory.identity.rebuild_golden_records`. See docs/search.md.
     """
 
     child = models.OneToOneField(Child, on_delete=models.CASCADE, primary_key=True, related_name="+")

@@ -373,7 +373,7 @@ def get_child_record(
             location = Location(who.address_line_1, who.address_line_2, who.town, who.postcode)
             carers = [
                 CarerView(c.given_names, c.family_name, c.relationship, Contact(c.phone, c.email))
-                for c in child.carers.order_by("id")
+                for c in identity.read_carers(child.pk)
             ]
         involvements = _involvements(child, user=user, withhold_contact=withhold, today=today)
         team = None
@@ -638,12 +638,12 @@ def read_child_holdings(*, user: Any, contactpoint_id: str, reason: str, client_
         addresses = [
             {"is_current": a.is_current, "address_line_1": a.address_line_1, "address_line_2": a.address_line_2,
              "town": a.town, "postcode": a.postcode}
-            for a in child.addresses.order_by("-is_current", "id")
+            for a in identity.read_addresses(child.pk)
         ]
         carers = [
             {"given_names": c.given_names, "family_name": c.family_name, "relationship": c.relationship,
              "phone": c.phone, "email": c.email, "source_record": c.source_record_id}
-            for c in child.carers.order_by("id")
+            for c in identity.read_carers(child.pk)
         ]
         involvements = []
         for inv in child.involvements.select_related("organisation", "practitioner", "created_by").order_by("id"):

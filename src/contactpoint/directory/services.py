@@ -255,16 +255,15 @@ def unshield_child(*, actor: User, contactpoint_id: str, reason: str) -> Shield:
 
 
 def rebuild_search_index(*, by: str, batch_size: int = 50_000, progress: Any = None) -> int:
-    """Rebuild every child's search index in the mode in use (``CONTACTPOINT_SEARCH_INDEX``); audited.
+    """Rebuild every child's search tokens from its sealed rows; audited.
 
-    Run after switching between the clear and the token index, or after the master key (hence the
-    index key) changes. ``by`` names the operator (recorded). Returns the number of children.
+    Run after the master key (hence the index key) changes, or after a change to how tokens are made.
+    ``by`` names the operator (recorded). Returns the number of children.
     """
     from contactpoint.directory import identity
 
-    mode = identity.search_index_mode()
     children = identity.rebuild_search_index(batch_size=batch_size, progress=progress)
     with transaction.atomic():
         record_event(action=AuditAction.DIRECTORY_SEARCH_INDEX_REBUILD, actor=None,
-                     system_actor=f"search-index:{by}", details={"index": mode, "children": children})
+                     system_actor=f"search-index:{by}", details={"index": "tokens", "children": children})
     return children

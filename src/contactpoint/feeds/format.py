@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime
 import hashlib
+import hmac
 import io
 import json
 import re
@@ -273,14 +274,21 @@ def validate_row(raw: dict[str, Any], today: datetime.date) -> tuple[dict[str, s
     return values, problems
 
 
-def content_hash(values: dict[str, str]) -> str:
-    """A digest of the normalised row: an unchanged record re-sent has the same hash."""
+def content_hash(values: dict[str, str], key: bytes) -> str:
+    """A keyed digest of the normalised row: an unchanged record re-sent has the same hash.
+
+    Keyed (``core.sealing.content_hash_key``) so that the stored hash can't be tested against guesses of a
+    child's details by anyone without the master key.
+    """
     payload = "\x1f".join(values[name] for name in FEED_FIELDS)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def parse_feed(path: Path, today: datetime.date) -> ParsedFeed:
-    """Read and validate a whole file. Raises FeedFormatError only when the file as a whole is unusable."""
+def parse_feed(path: Path, today: datetime.date, *, hash_key: bytes) -> ParsedFeed:
+    """Read and validate a whole file. Raises FeedFormatError only when the file as a whole is unusable.
+
+    ``hash_key`` keys each row's change-detection hash (:func:`content_hash`).
+    """
     parsed = ParsedFeed()
     seen: dict[str, int] = {}
     for line_number, raw in _read_records(path):
@@ -303,7 +311,7 @@ def parse_feed(path: Path, today: datetime.date) -> ParsedFeed:
             parsed.errors.extend(RowError(line_number, srid, f, r) for f, r in problems)
             continue
         seen[values["source_record_id"]] = line_number
-        parsed.rows.append(ValidRow(line_number, values, content_hash(values)))
+        parsed.rows.append(ValidRow(line_number, values, content_hash(values, hash_key)))
     return parsed
 
 

@@ -71,23 +71,15 @@ class SourceRecord(models.Model):
     source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="records")
     source_record_id = models.CharField(max_length=64)
 
-    # The record as sent (normalised). Identifying fields: see contactpoint.directory.identity.
-    given_names = models.CharField(max_length=100, blank=True)
-    family_name = models.CharField(max_length=100, blank=True)
-    former_family_names = models.CharField(max_length=400, blank=True)
+    # The record as sent (normalised). Its names, address, identifiers, carer and involvement are sealed
+    # under the record's own data key (keystore.RecordKey; opened only by contactpoint.directory.identity).
+    # Date of birth, sex, local authority and retention condition stay clear (decision 5).
+    sealed = models.BinaryField()
     date_of_birth = models.DateField(null=True, blank=True)
     sex = models.CharField(max_length=1, blank=True)
-    address_line_1 = models.CharField(max_length=120, blank=True)
-    address_line_2 = models.CharField(max_length=120, blank=True)
-    town = models.CharField(max_length=120, blank=True)
-    postcode = models.CharField(max_length=8, blank=True)
-    nhs_number = models.CharField(max_length=10, blank=True)
-    upn = models.CharField(max_length=13, blank=True)
     local_authority = models.CharField(max_length=9, blank=True)
     retention_condition = models.CharField(max_length=20, blank=True)
-    carer_details = models.JSONField(default=dict, blank=True)
-    involvement_details = models.JSONField(default=dict, blank=True)
-    content_hash = models.CharField(max_length=64, help_text="sha256 of the normalised row: detects change")
+    content_hash = models.CharField(max_length=64, help_text="keyed hash of the normalised row: detects change")
 
     first_batch = models.ForeignKey(FeedBatch, on_delete=models.PROTECT, related_name="+")
     last_batch = models.ForeignKey(FeedBatch, on_delete=models.PROTECT, related_name="+")

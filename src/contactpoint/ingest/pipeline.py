@@ -26,10 +26,13 @@ from django.utils import timezone
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
 from contactpoint.core.keys import KeyStoreError
+from contactpoint.core.sealing import content_hash_key
 from contactpoint.core.statistics import analyze_if_grown
+from contactpoint.directory import identity
 from contactpoint.directory.identity import rebuild_golden_records
-from contactpoint.feeds.format import FEED_FIELDS, ParsedFeed, file_sha256, parse_feed
+from contactpoint.feeds.format import FEED_FIELDS, INVOLVEMENT_FIELDS, ParsedFeed, file_sha256, parse_feed
 from contactpoint.feeds.models import FeedBatch, RejectedRow, SourceSystem
+from contactpoint.keystore import datakeys
 from contactpoint.matching.blocking import blocking_hash_key, forget_keys, refresh_keys
 from contactpoint.matching.services import assign_review_areas, match_records
 
@@ -70,10 +73,12 @@ _STAGING_COLUMNS = ["line_number", *FEED_FIELDS, "content_hash"]
 
 
 def _copy_into_staging(parsed: ParsedFeed) -> None:
+    """The accepted rows, in clear, in a TEMPORARY table: dropped at commit, never in the WAL or a backup."""
     with connection.cursor() as cursor:
         columns = ", ".join(f"{c} text" for c in FEED_FIELDS)
         cursor.execute("DROP TABLE IF EXISTS feed_staging")
-        cursor.execute(f"CREATE TEMP TABLE feed_staging (line_number int, {columns}, content_hash text) ON COMMIT DROP")
+        cursor.execute(f"CREATE TEMP TABLE feed_staging (line_number int, {columns}, content_hash text, "
+                       "record_id bigint) ON COMMIT DROP")
         raw = cursor.cursor  # the psycopg cursor underneath Django's wrapper, for COPY
         with raw.copy(f"COPY feed_staging ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy:
             for row in parsed.rows:
@@ -83,36 +88,66 @@ def _copy_into_staging(parsed: ParsedFeed) -> None:
         cursor.execute("ANALYZE feed_staging (source_record_id)")
 
 
-def _nullif(column: str) -> str:
-    return f"NULLIF(st.{column}, '')"
+_CARER_KEYS = {"carer_given_names": "given_names", "carer_family_name": "family_name",
+               "carer_relationship": "relationship", "carer_phone": "phone", "carer_email": "email"}
 
 
-_RECORD_VALUES = f"""
-    st.given_names, st.family_name, st.former_family_names, {_nullif("date_of_birth")}::date, st.sex,
-    st.address_line_1, st.address_line_2, st.town, st.postcode, st.nhs_number, st.upn, st.local_authority,
-    st.retention_condition,
-    CASE WHEN st.carer_given_names <> '' OR st.carer_family_name <> '' THEN jsonb_build_object(
-        'given_names', st.carer_given_names, 'family_name', st.carer_family_name,
-        'relationship', st.carer_relationship, 'phone', st.carer_phone, 'email', st.carer_email)
-    ELSE '{{}}'::jsonb END,
-    CASE WHEN st.service_type <> '' THEN jsonb_build_object(
-        'service_type', st.service_type, 'organisation_code', st.organisation_code,
-        'organisation_name', st.organisation_name, 'practitioner_name', st.practitioner_name,
-        'practitioner_role', st.practitioner_role, 'practitioner_phone', st.practitioner_phone,
-        'practitioner_email', st.practitioner_email, 'involvement_start', st.involvement_start,
-        'involvement_end', st.involvement_end, 'consent_recorded', st.consent_recorded)
-    ELSE '{{}}'::jsonb END,
-    st.content_hash
-"""
-_RECORD_COLUMNS = """
-    given_names, family_name, former_family_names, date_of_birth, sex, address_line_1, address_line_2,
-    town, postcode, nhs_number, upn, local_authority, retention_condition, carer_details,
-    involvement_details, content_hash
-"""
+def _sealed_fields(values: dict[str, str]) -> dict[str, Any]:
+    """What a source record's blob holds, from a validated feed row (identity.RECORD_SEALED_FIELDS)."""
+    carer = ({key: values[column] for column, key in _CARER_KEYS.items()}
+             if values["carer_given_names"] or values["carer_family_name"] else {})
+    involvement = {name: values[name] for name in INVOLVEMENT_FIELDS} if values["service_type"] else {}
+    return {**{name: values[name] for name in identity.RECORD_SEALED_FIELDS if name in values},
+            "carer": carer, "involvement": involvement}
 
 
-def _store_records(source: SourceSystem, batch: FeedBatch, mode: str, force: bool) -> dict[str, Any]:
-    """Insert new records, update changed ones, retire missing ones (full mode). Set-based."""
+# The clear columns of a source record, from the staging table.
+_CLEAR_COLUMNS = "date_of_birth, sex, local_authority, retention_condition, content_hash"
+_CLEAR_VALUES = ("NULLIF(st.date_of_birth, '')::date, st.sex, st.local_authority, st.retention_condition, "
+                 "st.content_hash")
+
+
+def _seal_into_staging(cursor: Any, parsed: ParsedFeed) -> dict[int, bytes]:
+    """Give every new or changed row its record id and its sealed blob; return those records' keys.
+
+    A new record's id is taken from the table's sequence first, so that its key (made here, in the key store)
+    and its blob (bound to the id) exist before the row does: the row is written sealed, never in clear. A
+    changed record keeps its id and its key. Unchanged rows are not sealed again.
+    """
+    cursor.execute("SELECT source_record_id, record_id FROM feed_classified WHERE kind = 'changed'")
+    record_of = dict(cursor.fetchall())
+    cursor.execute("SELECT source_record_id FROM feed_classified WHERE kind = 'new'")
+    new = {row[0] for row in cursor.fetchall()}
+    new_rows = [row for row in parsed.rows if row.values["source_record_id"] in new]  # in line order
+    if new_rows:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('feeds_sourcerecord', 'id')) "
+                       "FROM generate_series(1, %s)", [len(new_rows)])
+        for row, (record_id,) in zip(new_rows, cursor.fetchall(), strict=True):
+            record_of[row.values["source_record_id"]] = record_id
+    keys = datakeys.create_record_keys(record_ids=[record_of[row.values["source_record_id"]] for row in new_rows])
+    keys.update(datakeys.fetch_record_keys(
+        record_ids=[i for srid, i in record_of.items() if srid not in new]))
+    cursor.execute("DROP TABLE IF EXISTS feed_sealed")
+    cursor.execute("CREATE TEMP TABLE feed_sealed (source_record_id text, record_id bigint, sealed bytea) "
+                   "ON COMMIT DROP")
+    with cursor.cursor.copy("COPY feed_sealed (source_record_id, record_id, sealed) FROM STDIN") as copy:
+        for row in parsed.rows:
+            srid = row.values["source_record_id"]
+            record_id = record_of.get(srid)
+            if record_id is not None:
+                copy.write_row((srid, record_id,
+                                identity.seal_record(keys[record_id], record_id, _sealed_fields(row.values))))
+    cursor.execute("CREATE UNIQUE INDEX ON feed_sealed (source_record_id)")
+    cursor.execute("ANALYZE feed_sealed")
+    cursor.execute("UPDATE feed_staging st SET record_id = fs.record_id FROM feed_sealed fs "
+                   "WHERE fs.source_record_id = st.source_record_id")
+    return keys
+
+
+def _store_records(
+    source: SourceSystem, batch: FeedBatch, mode: str, force: bool, parsed: ParsedFeed
+) -> dict[str, Any]:
+    """Insert new records, update changed ones, retire missing ones (full mode). Set-based, sealed."""
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS feed_classified")
@@ -154,29 +189,32 @@ def _store_records(source: SourceSystem, batch: FeedBatch, mode: str, force: boo
                     f"{limit:.0%} allowed); is the file truncated? Re-run with --force if it is right."
                 )
 
+        record_keys = _seal_into_staging(cursor, parsed)
         cursor.execute(
             f"""
-            INSERT INTO feeds_sourcerecord (source_id, source_record_id, {_RECORD_COLUMNS},
+            INSERT INTO feeds_sourcerecord (id, source_id, source_record_id, sealed, {_CLEAR_COLUMNS},
                 first_batch_id, last_batch_id, updated_at, link_pinned, link_method, link_model_version)
-            SELECT %s, st.source_record_id, {_RECORD_VALUES}, %s, %s, %s, false, '', ''
+            SELECT st.record_id, %s, st.source_record_id, fs.sealed, {_CLEAR_VALUES}, %s, %s, %s, false, '', ''
             FROM feed_staging st JOIN feed_classified c USING (source_record_id)
+            JOIN feed_sealed fs USING (source_record_id)
             WHERE c.kind = 'new'
             ORDER BY st.line_number
             RETURNING id
             """,
             [source.id, batch.id, batch.id, now],
         )
-        new_ids = [row[0] for row in cursor.fetchall()]
+        new_ids = sorted(row[0] for row in cursor.fetchall())  # taken from the sequence in line order
         # Planner statistics for the matching queries that follow (they don't see uncommitted rows
         # otherwise and would plan for an empty table): only the columns those queries join and filter
-        # on, a fraction of the cost of the whole table's (names, addresses, JSON details).
+        # on, a fraction of the cost of the whole table's.
         large_load = analyze_if_grown(cursor, "feeds_sourcerecord", len(new_ids),
                                       ["id", "source_id", "source_record_id", "child_id", "retired_at"])
         cursor.execute(
             f"""
-            UPDATE feeds_sourcerecord r SET ({_RECORD_COLUMNS}, last_batch_id, updated_at, retired_at)
-                = ({_RECORD_VALUES}, %s, %s, NULL)
+            UPDATE feeds_sourcerecord r SET (sealed, {_CLEAR_COLUMNS}, last_batch_id, updated_at, retired_at)
+                = (fs.sealed, {_CLEAR_VALUES}, %s, %s, NULL)
             FROM feed_staging st JOIN feed_classified c USING (source_record_id)
+            JOIN feed_sealed fs USING (source_record_id)
             WHERE c.kind = 'changed' AND r.id = c.record_id
             RETURNING r.id, r.child_id
             """,
@@ -200,19 +238,26 @@ def _store_records(source: SourceSystem, batch: FeedBatch, mode: str, force: boo
         "changed_children": [r[1] for r in changed if r[1] is not None],
         "retired_ids": to_retire,
         "retired_children": retired_children,
+        "record_keys": record_keys,
     }
 
 
-_ORG_KIND = """CASE d->>'service_type' WHEN 'school' THEN 'school' WHEN 'gp' THEN 'gp_practice'
+_ORG_KIND = """CASE st.service_type WHEN 'school' THEN 'school' WHEN 'gp' THEN 'gp_practice'
     WHEN 'social_care' THEN 'local_authority' WHEN 'youth_offending' THEN 'local_authority'
     WHEN 'other' THEN 'other' ELSE 'health' END"""
 
+# A practitioner named in feeds is one row however many records name them (directory.Practitioner.feed_key).
+_PRACTITIONER_KEY = ("md5(concat_ws('|', st.organisation_code, st.practitioner_name, st.practitioner_phone, "
+                     "st.practitioner_email))")
 
-def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool) -> None:
+
+def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, record_keys: dict[int, bytes]) -> None:
     """Replace the feed-origin carers and involvements of these records with what they now say.
 
-    Involvements a practitioner entered (origin 'practitioner') are never touched by a feed. A
-    ``large_load`` (one that changed the source records' statistics) refreshes them again first.
+    What they say is in this load's staging table (``feed_staging``, with each row's ``record_id``): only
+    records this load stored or retired are synced. A carer is sealed under its record's key
+    (``record_keys``). Involvements a practitioner entered (origin 'practitioner') are never touched by a
+    feed. A ``large_load`` (one that changed the source records' statistics) refreshes them again first.
     """
     if not record_ids:
         return
@@ -223,36 +268,42 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool) -> 
         )
         cursor.execute(
             """
-            INSERT INTO directory_carer (child_id, source_record_id, given_names, family_name, relationship,
-                                         phone, email)
-            SELECT r.child_id, r.id, d->>'given_names', d->>'family_name', d->>'relationship', d->>'phone',
-                   d->>'email'
-            FROM feeds_sourcerecord r, LATERAL (SELECT r.carer_details AS d) x
-            WHERE r.id = ANY(%s) AND r.retired_at IS NULL AND r.child_id IS NOT NULL AND r.carer_details <> '{}'
+            SELECT r.child_id, r.id, st.carer_given_names, st.carer_family_name, st.carer_relationship,
+                   st.carer_phone, st.carer_email
+            FROM feed_staging st JOIN feeds_sourcerecord r ON r.id = st.record_id
+            WHERE r.id = ANY(%s) AND r.retired_at IS NULL AND r.child_id IS NOT NULL
+              AND (st.carer_given_names <> '' OR st.carer_family_name <> '')
+            ORDER BY st.line_number
             """,
             [record_ids],
         )
+        carers = cursor.fetchall()
+        with cursor.cursor.copy("COPY directory_carer (child_id, source_record_id, relationship, sealed) "
+                                "FROM STDIN") as copy:
+            for child_id, record_id, given_names, family_name, relationship, phone, email in carers:
+                sealed = identity.seal_carer(record_keys[record_id], record_id, {
+                    "given_names": given_names, "family_name": family_name, "phone": phone, "email": email})
+                copy.write_row((child_id, record_id, relationship, sealed))
         cursor.execute(
             f"""
             INSERT INTO orgs_organisation (code, name, kind, phone, email)
-            SELECT DISTINCT ON (d->>'organisation_code') d->>'organisation_code',
-                   coalesce(NULLIF(d->>'organisation_name', ''), d->>'organisation_code'), {_ORG_KIND}, '', ''
-            FROM feeds_sourcerecord r, LATERAL (SELECT r.involvement_details AS d) x
-            WHERE r.id = ANY(%s) AND coalesce(d->>'organisation_code', '') <> ''
+            SELECT DISTINCT ON (st.organisation_code) st.organisation_code,
+                   coalesce(NULLIF(st.organisation_name, ''), st.organisation_code), {_ORG_KIND}, '', ''
+            FROM feed_staging st
+            WHERE st.record_id = ANY(%s) AND st.service_type <> '' AND st.organisation_code <> ''
             ON CONFLICT (code) DO NOTHING
             """,
             [record_ids],
         )
         cursor.execute(
-            """
+            f"""
             INSERT INTO directory_practitioner (name, role, organisation_id, phone, email, feed_key)
-            SELECT DISTINCT ON (k.feed_key) d->>'practitioner_name', d->>'practitioner_role', o.id,
-                   d->>'practitioner_phone', d->>'practitioner_email', k.feed_key
-            FROM feeds_sourcerecord r, LATERAL (SELECT r.involvement_details AS d) x
-            LEFT JOIN orgs_organisation o ON o.code = d->>'organisation_code'
-            CROSS JOIN LATERAL (SELECT md5(concat_ws('|', d->>'organisation_code', d->>'practitioner_name',
-                                d->>'practitioner_phone', d->>'practitioner_email')) AS feed_key) k
-            WHERE r.id = ANY(%s) AND coalesce(d->>'practitioner_name', '') <> ''
+            SELECT DISTINCT ON (k.feed_key) st.practitioner_name, st.practitioner_role, o.id,
+                   st.practitioner_phone, st.practitioner_email, k.feed_key
+            FROM feed_staging st
+            LEFT JOIN orgs_organisation o ON o.code = st.organisation_code
+            CROSS JOIN LATERAL (SELECT {_PRACTITIONER_KEY} AS feed_key) k
+            WHERE st.record_id = ANY(%s) AND st.service_type <> '' AND st.practitioner_name <> ''
             ON CONFLICT (feed_key) DO NOTHING
             """,
             [record_ids],
@@ -265,20 +316,18 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool) -> 
             cursor.execute("ANALYZE orgs_organisation (code)")
             cursor.execute("ANALYZE directory_practitioner (feed_key)")
         cursor.execute(
-            """
+            f"""
             INSERT INTO directory_involvement (child_id, service_type, organisation_id, practitioner_id,
                 started_on, ended_on, is_lead_professional, caf_held, consent_recorded, origin,
                 source_record_id, created_at, updated_at)
-            SELECT r.child_id, d->>'service_type', o.id, p.id, NULLIF(d->>'involvement_start', '')::date,
-                   NULLIF(d->>'involvement_end', '')::date, false, false, coalesce(d->>'consent_recorded', '') = 'Y',
+            SELECT r.child_id, st.service_type, o.id, p.id, NULLIF(st.involvement_start, '')::date,
+                   NULLIF(st.involvement_end, '')::date, false, false, st.consent_recorded = 'Y',
                    'feed', r.id, now(), now()
-            FROM feeds_sourcerecord r, LATERAL (SELECT r.involvement_details AS d) x
-            LEFT JOIN orgs_organisation o ON o.code = NULLIF(d->>'organisation_code', '')
-            LEFT JOIN directory_practitioner p ON p.feed_key = CASE WHEN coalesce(d->>'practitioner_name', '') <> ''
-                THEN md5(concat_ws('|', d->>'organisation_code', d->>'practitioner_name',
-                         d->>'practitioner_phone', d->>'practitioner_email')) END
-            WHERE r.id = ANY(%s) AND r.retired_at IS NULL AND r.child_id IS NOT NULL
-              AND r.involvement_details <> '{}'
+            FROM feed_staging st JOIN feeds_sourcerecord r ON r.id = st.record_id
+            LEFT JOIN orgs_organisation o ON o.code = NULLIF(st.organisation_code, '')
+            LEFT JOIN directory_practitioner p ON p.feed_key = CASE WHEN st.practitioner_name <> ''
+                THEN {_PRACTITIONER_KEY} END
+            WHERE r.id = ANY(%s) AND r.retired_at IS NULL AND r.child_id IS NOT NULL AND st.service_type <> ''
             """,
             [record_ids],
         )
@@ -331,7 +380,7 @@ def load_feed(
         raise FeedLoadError(f"cannot load feeds without the master key: {error}") from None
     sha = file_sha256(path)
     say(f"validating {path.name}")
-    parsed = parse_feed(path, today or timezone.localdate())
+    parsed = parse_feed(path, today or timezone.localdate(), hash_key=content_hash_key())
     timings["validate"] = time.perf_counter() - started
     summary = LoadSummary(
         source=source.code,
@@ -354,7 +403,7 @@ def load_feed(
             t = time.perf_counter()
             _copy_into_staging(parsed)
             say(f"storing {len(parsed.rows)} accepted rows")
-            stored = _store_records(source, batch, mode, force)
+            stored = _store_records(source, batch, mode, force, parsed)
             timings["store"] = time.perf_counter() - t
             counts = stored["counts"]
             summary.new_records = counts.get("new", 0)
@@ -383,7 +432,7 @@ def load_feed(
             say(f"rebuilding {len(affected_children)} golden records")
             rebuild_golden_records(sorted(affected_children))
             sync_carers_and_involvements(stored["new_ids"] + stored["changed_ids"] + stored["retired_ids"],
-                                         large_load=stored["large_load"])
+                                         large_load=stored["large_load"], record_keys=stored["record_keys"])
             assign_review_areas(sorted(affected_children))
             timings["golden"] = time.perf_counter() - t
 

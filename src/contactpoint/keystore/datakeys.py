@@ -193,16 +193,16 @@ def count_record_keys(*, record_ids: Iterable[int] | None = None) -> int:
     return _count(RECORD, record_ids)
 
 
-def destroy_all_data_keys() -> int:
-    """Empty the key store (decommissioning), committed before returning; the number of keys destroyed."""
-    count = 0
+def destroy_all_data_keys() -> dict[str, int]:
+    """Empty the key store (decommissioning), committed before returning; the keys destroyed, per table."""
+    counts: dict[str, int] = {}
     with transaction.atomic(using=KEYS_DATABASE), connections[KEYS_DATABASE].cursor() as cursor:
         for kind in _KINDS:
             cursor.execute(f"LOCK TABLE {kind.table} IN ACCESS EXCLUSIVE MODE")
             cursor.execute(f"SELECT count(*) FROM {kind.table}")
-            count += int(cursor.fetchone()[0])
+            counts[kind.table] = int(cursor.fetchone()[0])
             cursor.execute(f"TRUNCATE {kind.table}")
-    return count
+    return counts
 
 
 def compact_key_store() -> dict[str, Any]:

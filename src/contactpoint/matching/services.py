@@ -205,21 +205,14 @@ def match_records(
             [
                 "contactpoint_id",
                 "status",
-                "given_names",
-                "family_name",
                 "sex",
-                "address_line_1",
-                "address_line_2",
-                "town",
-                "postcode",
-                "nhs_number",
-                "upn",
                 "retention_condition",
                 "is_shielded",
                 "created_at",
                 "updated_at",
             ],
-            ((ident, "active", "", "", "U", "", "", "", "", "", "", "", False, now, now) for ident in ids.values()),
+            # No identity yet: the golden-record rebuild that follows seals it under the child's new key.
+            ((ident, "active", "U", "", False, now, now) for ident in ids.values()),
         )
         with connection.cursor() as cursor:
             cursor.execute(

@@ -37,7 +37,6 @@ from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
 from contactpoint.core import keys as core_keys
 from contactpoint.keystore import datakeys
-from contactpoint.keystore.models import DataKey
 from contactpoint.keystore.router import KEYS_DATABASE
 from contactpoint.retention.errors import DecommissionRefused
 
@@ -131,9 +130,10 @@ def decommission(*, by: str, confirm: bool, today: datetime.datetime | None = No
         record_event(
             action=AuditAction.RETENTION_DECOMMISSION, actor=None, system_actor=f"decommission:{by}",
             reason="decommissioning: all personal data destroyed",
-            details={"tables": len(tables), "rows": sum(destroyed.values()), "data_keys": destroyed_keys},
+            details={"tables": len(tables), "rows": sum(destroyed.values()),
+                     "data_keys": sum(destroyed_keys.values())},
         )
-    destroyed[DataKey._meta.db_table] = destroyed_keys
+    destroyed.update(destroyed_keys)
     files = []
     master = core_keys.master_key_path()
     if _destroy_file(master):
@@ -220,7 +220,7 @@ def _checks(tables: list[str]) -> list[dict[str, Any]]:
     detail = f"{len(tables)} tables counted" + (f"; rows remain in {sorted(remaining)}" if remaining else "")
     checks = [{"check": "every destroyed table is empty", "required": True, "passed": not remaining,
                "detail": detail}]
-    key_rows = datakeys.count_data_keys()  # counted in the key store's own database
+    key_rows = datakeys.count_data_keys() + datakeys.count_record_keys()  # counted in the key store's own database
     master_file = core_keys.master_key_path().exists()
     from_environment = bool(os.environ.get(core_keys.MASTER_KEY_VARIABLE))
     key_store = connections[KEYS_DATABASE].settings_dict.get("NAME", "")

@@ -6,10 +6,11 @@
   a reason.
 
 Erasure deletes, for the children given and every child merged into them: the child, names,
-addresses, search index rows (clear and token), carers, involvements, shields, source records, their link history,
-review items and never-link decisions, and the child's data key in the key store (a database of its
-own: destroyed and committed there first, then the main database's transaction commits; see
-:func:`_erase`). Link events of *other* records that point at an erased child keep their row but lose
+addresses, search tokens, carers, involvements, shields, source records, their link history, review
+items and never-link decisions, and the data keys of the child and of its source records in the key store
+(a database of its own: destroyed and committed there first, then the main database's transaction
+commits; see :func:`_erase`). With the keys gone, every copy of the sealed rows — backups included — is
+unreadable. Link events of *other* records that point at an erased child keep their row but lose
 the pointer. The audit trail keeps only directory identifiers, so it outlives erasure and still verifies.
 """
 
@@ -31,13 +32,12 @@ from contactpoint.directory.models import (
     ChildAddress,
     ChildName,
     Involvement,
-    SearchName,
     SearchToken,
     Shield,
 )
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.keystore import datakeys
-from contactpoint.keystore.models import DataKey
+from contactpoint.keystore.models import DataKey, RecordKey
 from contactpoint.matching.models import BlockingKeys, Correction, LinkEvent, NeverLink, ReviewItem
 from contactpoint.retention.errors import ChildNotFound, RetentionError, UnhandledReference
 from contactpoint.retention.models import Archival
@@ -55,7 +55,6 @@ _RECORD = SourceRecord._meta.db_table
 _HANDLED_REFERENCES = {
     (ChildName._meta.db_table, "child_id"),
     (ChildAddress._meta.db_table, "child_id"),
-    (SearchName._meta.db_table, "child_id"),
     (SearchToken._meta.db_table, "child_id"),
     (Carer._meta.db_table, "child_id"),
     (Carer._meta.db_table, "source_record_id"),
@@ -312,7 +311,7 @@ def _erase(child_pks: list[int], *, destroy_keys: bool = True) -> ErasureReport:
     report = ErasureReport()
     t = {
         "name": ChildName._meta.db_table, "address": ChildAddress._meta.db_table,
-        "search": SearchName._meta.db_table, "search_tokens": SearchToken._meta.db_table,
+        "search_tokens": SearchToken._meta.db_table,
         "carer": Carer._meta.db_table,
         "involvement": Involvement._meta.db_table, "shield": Shield._meta.db_table,
         "link": LinkEvent._meta.db_table, "review": ReviewItem._meta.db_table,
@@ -341,6 +340,8 @@ def _erase(child_pks: list[int], *, destroy_keys: bool = True) -> ErasureReport:
         cursor.execute("ANALYZE erase_child; ANALYZE erase_record")
         cursor.execute("SELECT id, contactpoint_id FROM erase_child ORDER BY 2")
         erased = cursor.fetchall()
+        cursor.execute("SELECT id FROM erase_record")
+        record_ids = [row[0] for row in cursor.fetchall()]
         report.contactpoint_ids = [contactpoint_id for _, contactpoint_id in erased]
 
         def delete(table: str, where: str) -> None:
@@ -369,7 +370,7 @@ def _erase(child_pks: list[int], *, destroy_keys: bool = True) -> ErasureReport:
         for key in ("involvement", "carer"):
             delete(t[key], f"child_id {in_children}")
             delete(t[key], f"source_record_id {in_records}")
-        for key in ("search", "search_tokens", "name", "address", "shield", "archival"):
+        for key in ("search_tokens", "name", "address", "shield", "archival"):
             delete(t[key], f"child_id {in_children}")
         delete(_RECORD, f"id {in_records}")
         delete(_CHILD, f"id {in_children}")
@@ -379,8 +380,10 @@ def _erase(child_pks: list[int], *, destroy_keys: bool = True) -> ErasureReport:
     child_ids = [pk for pk, _ in erased]
     if destroy_keys:
         report.rows[DataKey._meta.db_table] = datakeys.destroy_data_keys(child_ids=child_ids)
+        report.rows[RecordKey._meta.db_table] = datakeys.destroy_record_keys(record_ids=record_ids)
     else:
         report.rows[DataKey._meta.db_table] = datakeys.count_data_keys(child_ids=child_ids)
+        report.rows[RecordKey._meta.db_table] = datakeys.count_record_keys(record_ids=record_ids)
     report.rows = {table: count for table, count in report.rows.items() if count}
     return report
 
@@ -388,8 +391,8 @@ def _erase(child_pks: list[int], *, destroy_keys: bool = True) -> ErasureReport:
 # The tables erasure deletes from: after a large erasure, compact them so the deleted rows' bytes leave
 # the live data files (a DELETE only marks rows dead; their bytes stay until the page is rewritten).
 ERASED_TABLES = (
-    _CHILD, ChildName._meta.db_table, ChildAddress._meta.db_table, SearchName._meta.db_table,
-    SearchToken._meta.db_table, Carer._meta.db_table, Involvement._meta.db_table, Shield._meta.db_table, _RECORD,
+    _CHILD, ChildName._meta.db_table, ChildAddress._meta.db_table, SearchToken._meta.db_table,
+    Carer._meta.db_table, Involvement._meta.db_table, Shield._meta.db_table, _RECORD,
     LinkEvent._meta.db_table, ReviewItem._meta.db_table, NeverLink._meta.db_table,
     Archival._meta.db_table, BlockingKeys._meta.db_table,
 )

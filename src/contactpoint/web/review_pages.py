@@ -20,6 +20,7 @@ from contactpoint.access.policy import can_act_on_child, require
 from contactpoint.access.signin import client_address
 from contactpoint.audit.services import record_event
 from contactpoint.audit.tags import AuditAction
+from contactpoint.directory import identity
 from contactpoint.feeds.models import SourceRecord
 from contactpoint.matching import corrections
 from contactpoint.matching.models import Correction, ReviewItem
@@ -61,8 +62,8 @@ def _posted(request: HttpRequest) -> Any:
     return request.POST if request.method == "POST" else None
 
 
-def _shown(record: SourceRecord, name: str) -> str:
-    value = getattr(record, name)
+def _shown(fields: dict[str, Any], name: str) -> str:
+    value = fields.get(name)
     if value is None:
         return ""
     if hasattr(value, "strftime"):
@@ -83,14 +84,18 @@ def _shielded(record: SourceRecord) -> bool:
 
 def _comparison(record: SourceRecord, candidate: SourceRecord) -> list[ComparedField]:
     withheld = _shielded(record) or _shielded(candidate)
+    # What each record says (unsealed by the one module that may); a record erased meanwhile says nothing.
+    said = {row["record_key"]: row for row in
+            identity.read_source_identities(record_ids=[record.pk, candidate.pk], active_only=False)}
+    fields = {r.pk: said.get(r.pk, {}) for r in (record, candidate)}
     rows = []
     for name, label in COMPARED_FIELDS:
         if name in LOCATING_FIELDS and withheld:
-            values = [WITHHELD if _shielded(r) else _shown(r, name) for r in (record, candidate)]
+            values = [WITHHELD if _shielded(r) else _shown(fields[r.pk], name) for r in (record, candidate)]
             if any(values):
                 rows.append(ComparedField(label, values[0], values[1], compared=False))
             continue
-        rows.append(ComparedField(label, _shown(record, name), _shown(candidate, name)))
+        rows.append(ComparedField(label, _shown(fields[record.pk], name), _shown(fields[candidate.pk], name)))
     rows = [row for row in rows if row.record or row.candidate]
     ids = [r.child.contactpoint_id if r.child is not None else "None" for r in (record, candidate)]
     return [*rows, ComparedField("ContactPoint ID now", ids[0], ids[1], compared=False)]
@@ -153,8 +158,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     recent = (
         Correction.objects.filter(actor=actor(request)).select_related("undone_by").order_by("-created_at", "-pk")[:10]
     )
+    shown = rows[:QUEUE_PAGE_SIZE]
+    # The names each source record gives (unsealed by the one module that may), for the page's items only.
+    said = {row["record_key"]: row for row in identity.read_source_identities(
+        record_ids=[i for item in shown for i in (item.record_id, item.candidate_id)], active_only=False)}
     context = {
-        "items": rows[:QUEUE_PAGE_SIZE],
+        "items": [(item, said.get(item.record_id, {}), said.get(item.candidate_id, {})) for item in shown],
         "page": page,
         "has_next": len(rows) > QUEUE_PAGE_SIZE,
         "recent": list(recent),

@@ -1,4 +1,4 @@
-"""``contactpoint search-index rebuild``: rebuild every child's search index in the mode configured."""
+"""``contactpoint search-index rebuild``: rebuild every child's search tokens from its sealed rows."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from contactpoint.directory import services
 
 
 class Command(BaseCommand):
-    help = ("Rebuild the search index of every child, clear or tokens as CONTACTPOINT_SEARCH_INDEX says "
-            "(after switching it, or after the master key changes); batch by batch, safe to re-run.")
+    help = ("Rebuild the search tokens of every child from its sealed rows (after the master key changes); "
+            "batch by batch, safe to re-run.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        rebuild = sub.add_parser("rebuild", help="rebuild every child's index rows (the other index's rows go)")
+        rebuild = sub.add_parser("rebuild", help="rebuild every child's search tokens")
         rebuild.add_argument("--by", required=True, metavar="NAME", help="who runs it (recorded)")
         rebuild.add_argument("--batch-size", type=int, default=50_000, help="children per transaction")
 
