@@ -586,8 +586,11 @@ def children_facts_for_alerting(
         for child_id, practitioner_user, created_by in rows:
             involved[child_id].update(u for u in (practitioner_user, created_by) if u is not None)
     facts = {}
+    identities = identity.read_identities(children.values())  # (a child erased meanwhile has none: no facts)
     for pk, child in children.items():
-        who = identity.read_identity(child)
+        who = identities.get(pk)
+        if who is None:
+            continue
         facts[child.contactpoint_id] = ChildFactsForAlerting(
             family_name=who.family_name, postcode=who.postcode, local_authority_id=child.local_authority_id,
             is_shielded=child.is_shielded, involved_user_ids=frozenset(involved[pk]),
