@@ -39,4 +39,5 @@ class AuditAction(StrEnum):
     RETENTION_DECOMMISSION = "retention:directory:decommission"
     RETENTION_ERASE = "retention:child:erase"
     RETENTION_RUN = "retention:child:run"
+    RETENTION_SWEEP_KEYS = "retention:keys:sweep"
     SOURCE_ADD = "feed:source:add"

@@ -14,6 +14,7 @@ destroy): encrypting a whole directory needs a million keys at a time.
 
 from __future__ import annotations
 
+import datetime
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -191,6 +192,14 @@ def destroy_record_keys(*, record_ids: Iterable[int]) -> int:
 def count_record_keys(*, record_ids: Iterable[int] | None = None) -> int:
     """How many source records' keys the key store holds (of these records, when given)."""
     return _count(RECORD, record_ids)
+
+
+def key_owners(kind: str, *, created_before: datetime.datetime) -> list[int]:
+    """The owners (child or record ids, by ``kind``: ``"child"`` or ``"record"``) of keys made before a time."""
+    chosen = CHILD if kind == "child" else RECORD
+    with connections[KEYS_DATABASE].cursor() as cursor:
+        cursor.execute(f"SELECT {chosen.owner} FROM {chosen.table} WHERE created_at < %s", [created_before])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def destroy_all_data_keys() -> dict[str, int]:

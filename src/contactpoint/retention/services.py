@@ -451,3 +451,40 @@ def compact_erased_tables() -> CompactionReport:
     report.key_store = datakeys.compact_key_store()
     report.skipped += report.key_store["skipped"]
     return report
+
+
+@dataclass
+class KeySweep:
+    child_keys: int = 0
+    record_keys: int = 0
+
+
+def sweep_orphan_keys(*, older_than: datetime.timedelta, system_actor: str) -> KeySweep:
+    """Destroy data keys whose child or source record does not exist (any more), made before ``older_than``.
+
+    A load makes its records' and new children's keys in the key store before its own transaction
+    commits (the rows are written sealed, so the keys must exist first); a load that then fails leaves
+    those keys behind, owned by ids that will never be used (sequences do not go back). Nothing was ever
+    stored under them, so they hide nothing, but the key store should hold only live keys. A key younger
+    than ``older_than`` may belong to a load still running, so it is left alone: keep ``older_than``
+    longer than any load takes. Audited (counts only).
+    """
+    if older_than < datetime.timedelta(hours=1):
+        raise RetentionError("keys younger than an hour may belong to a load still running: sweep older ones only")
+    cutoff = timezone.now() - older_than
+    report = KeySweep()
+    with transaction.atomic():
+        for kind, table in (("child", _CHILD), ("record", _RECORD)):
+            owners = datakeys.key_owners(kind, created_before=cutoff)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT o FROM unnest(%s::bigint[]) AS o WHERE NOT EXISTS "
+                               f"(SELECT 1 FROM {table} t WHERE t.id = o)", [owners])
+                orphans = [row[0] for row in cursor.fetchall()]
+            if kind == "child":
+                report.child_keys = datakeys.destroy_data_keys(child_ids=orphans)
+            else:
+                report.record_keys = datakeys.destroy_record_keys(record_ids=orphans)
+        record_event(action=AuditAction.RETENTION_SWEEP_KEYS, actor=None, system_actor=system_actor,
+                     details={"child_keys": report.child_keys, "record_keys": report.record_keys,
+                              "older_than_hours": older_than.total_seconds() / 3600})
+    return report

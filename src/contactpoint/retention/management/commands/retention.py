@@ -30,8 +30,22 @@ class Command(BaseCommand):
         erase.add_argument("contactpoint_id")
         erase.add_argument("--reason", required=True, help="why (e.g. the order's reference); recorded")
         erase.add_argument("--by", required=True, metavar="NAME", help="who decided (recorded)")
+        sweep = sub.add_parser("sweep-keys", help="destroy data keys whose child or record does not exist "
+                                                  "(left by failed loads)")
+        sweep.add_argument("--older-than-hours", type=float, default=24.0,
+                           help="only keys made this long ago or more (default 24; at least 1)")
+        sweep.add_argument("--by", required=True, metavar="NAME", help="who runs it (recorded)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "sweep-keys":
+            try:
+                swept = services.sweep_orphan_keys(older_than=datetime.timedelta(hours=options["older_than_hours"]),
+                                                   system_actor=f"retention:{options['by']}")
+            except RetentionError as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(f"destroyed {swept.child_keys} child key(s) and {swept.record_keys} source record "
+                              "key(s) whose owner does not exist")
+            return
         if options["action"] == "erase":
             try:
                 erased = services.erase_child(
