@@ -1,4 +1,4 @@
-"""Master keys (local or Vault transit), field encryption and blind indexes (contactpoint.core.keys).
+"""Master keys (local or Vault transit) and derived keys (contactpoint.core.keys).
 
 The key store itself (where wrapped data keys live, and their erasure): tests/keystore.
 """
@@ -25,26 +25,6 @@ def master_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv(core_keys.MASTER_KEY_VARIABLE, MASTER)
     monkeypatch.delenv("CONTACTPOINT_KEY_WRAPPER", raising=False)
     return MASTER
-
-
-def test_a_field_round_trips_and_is_bound_to_its_child_and_field() -> None:
-    key = b"k" * 32
-    sealed = core_keys.encrypt_field(key, "Quillbramble", field="family_name", child_pk=7)
-    assert b"Quillbramble" not in sealed
-    assert core_keys.decrypt_field(key, sealed, field="family_name", child_pk=7) == "Quillbramble"
-    with pytest.raises(KeyStoreError):
-        core_keys.decrypt_field(key, sealed, field="given_names", child_pk=7)
-    with pytest.raises(KeyStoreError):
-        core_keys.decrypt_field(key, sealed, field="family_name", child_pk=8)
-
-
-def test_blind_indexes_are_equal_for_equal_values_and_keyed() -> None:
-    def token(key: bytes, value: str, field: str) -> str:
-        return core_keys.blind_index(key, value, field=field)
-
-    assert token(b"i" * 32, "SMITH", "family") == token(b"i" * 32, "SMITH", "family")
-    assert token(b"i" * 32, "SMITH", "family") != token(b"j" * 32, "SMITH", "family")
-    assert token(b"i" * 32, "SMITH", "family") != token(b"i" * 32, "SMITH", "given")
 
 
 def test_the_index_key_is_derived_from_the_master_key_and_differs_from_it(master_key: str) -> None:

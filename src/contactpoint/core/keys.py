@@ -1,11 +1,11 @@
 """Master keys, key wrapping and keyed hashes: the cryptography every app that stores personal data uses.
 
-Each child gets a random 256-bit data key. Fields are encrypted under it with AES-256-GCM
-(:func:`encrypt_field`); the data key is stored only *wrapped* (encrypted) by a master key, in the key
-store (:mod:`contactpoint.keystore`, a database of its own, so backups of the main database hold no key).
-Erasing the child deletes its wrapped key, and with it every copy of the child's ciphertext becomes
-unreadable — in the main database's backups and write-ahead log too; the key store's own backups must
-expire quickly (or not be taken). See docs/retention.md.
+Each child and each source record gets a random 256-bit data key. Its rows are sealed under it with
+AES-256-GCM (:mod:`contactpoint.core.sealing`); the data key is stored only *wrapped* (encrypted) by a
+master key, in the key store (:mod:`contactpoint.keystore`, a database of its own, so backups of the
+main database hold no key). Erasing the child deletes its wrapped keys, and with them every copy of the
+child's ciphertext becomes unreadable — in the main database's backups and write-ahead log too; the key
+store's own backups must expire quickly (or not be taken). See docs/retention.md.
 
 The master key wraps, never the data: a :class:`KeyWrapper`. Two implementations:
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -296,26 +295,7 @@ def configured_wrapper() -> KeyWrapper:
     raise KeyStoreError(f"CONTACTPOINT_KEY_WRAPPER must be local or vault, not {kind!r}")
 
 
-# Field encryption under a child's data key ----------------------------------------------------------
-
-
-def encrypt_field(data_key: bytes, value: str, *, field: str, child_pk: int) -> bytes:
-    """AES-256-GCM of one field's value; the field name and child are bound in (a value can't be moved)."""
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    aad = f"{child_pk}:{field}".encode()
-    return nonce + AESGCM(data_key).encrypt(nonce, value.encode("utf-8"), aad)
-
-
-def decrypt_field(data_key: bytes, sealed: bytes, *, field: str, child_pk: int) -> str:
-    """The value :func:`encrypt_field` sealed; :class:`KeyStoreError` under the wrong key, child or field."""
-    aad = f"{child_pk}:{field}".encode()
-    try:
-        return AESGCM(data_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad).decode("utf-8")
-    except InvalidTag:
-        raise KeyStoreError("the field does not decrypt under this key (wrong key, child or field)") from None
-
-
-# Keyed hashes (blind indexes) -------------------------------------------------------------------------
+# Derived keys (search and blocking tokens, row digests, change hashes) ---------------------------------
 
 
 def derived_key(purpose: str) -> bytes:
@@ -336,11 +316,3 @@ def derived_key(purpose: str) -> bytes:
 def index_key() -> bytes:
     """The key of the search and blocking tokens (see :func:`derived_key`)."""
     return derived_key("blind index")
-
-
-def blind_index(index_key: bytes, value: str, *, field: str) -> str:
-    """A keyed hash for equality search over an encrypted field (docs/retention.md): HMAC-SHA256, hex.
-
-    ``value`` must already be normalised (folded, as search folds it). Same value, same field → same token.
-    """
-    return hmac.new(index_key, f"{field}\x00{value}".encode(), hashlib.sha256).hexdigest()

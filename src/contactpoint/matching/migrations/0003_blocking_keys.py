@@ -10,7 +10,7 @@ def key_existing_records(apps, schema_editor):
         cursor.execute("SELECT EXISTS (SELECT 1 FROM feeds_sourcerecord WHERE retired_at IS NULL)")
         if not cursor.fetchone()[0]:
             return
-        # Today's code reads records sealed (feeds.0005, which runs later, seals them and keys them then).
+        # Today's code reads records sealed: feeds.0005 seals them later, and matching.0004 keys them then.
         cursor.execute("SELECT EXISTS (SELECT 1 FROM information_schema.columns "
                        "WHERE table_name = 'feeds_sourcerecord' AND column_name = 'sealed')")
         if not cursor.fetchone()[0]:
