@@ -141,6 +141,7 @@ def _seal_into_staging(cursor: Any, parsed: ParsedFeed) -> dict[int, bytes]:
     cursor.execute("ANALYZE feed_sealed")
     cursor.execute("UPDATE feed_staging st SET record_id = fs.record_id FROM feed_sealed fs "
                    "WHERE fs.source_record_id = st.source_record_id")
+    cursor.execute("ANALYZE feed_staging (source_record_id, record_id)")  # joined on record_id from here on
     return keys
 
 
@@ -254,8 +255,10 @@ _PRACTITIONER_KEY = ("md5(concat_ws('|', st.organisation_code, st.practitioner_n
 def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, record_keys: dict[int, bytes]) -> None:
     """Replace the feed-origin carers and involvements of these records with what they now say.
 
-    What they say is in this load's staging table (``feed_staging``, with each row's ``record_id``): only
-    records this load stored or retired are synced. A carer is sealed under its record's key
+    What they say is in this load's staging table (``feed_staging``): the rows with a ``record_id`` are
+    exactly the records this load stored (new or changed), so the inserts join it and need no list of ids
+    (a filter ``= ANY`` of a million ids on a join is evaluated row by row: hours at national scale).
+    ``record_ids`` (stored and retired) is what is deleted first. A carer is sealed under its record's key
     (``record_keys``). Involvements a practitioner entered (origin 'practitioner') are never touched by a
     feed. A ``large_load`` (one that changed the source records' statistics) refreshes them again first.
     """
@@ -271,11 +274,10 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, rec
             SELECT r.child_id, r.id, st.carer_given_names, st.carer_family_name, st.carer_relationship,
                    st.carer_phone, st.carer_email
             FROM feed_staging st JOIN feeds_sourcerecord r ON r.id = st.record_id
-            WHERE r.id = ANY(%s) AND r.retired_at IS NULL AND r.child_id IS NOT NULL
+            WHERE r.retired_at IS NULL AND r.child_id IS NOT NULL
               AND (st.carer_given_names <> '' OR st.carer_family_name <> '')
             ORDER BY st.line_number
-            """,
-            [record_ids],
+            """
         )
         carers = cursor.fetchall()
         with cursor.cursor.copy("COPY directory_carer (child_id, source_record_id, relationship, sealed) "
@@ -290,10 +292,9 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, rec
             SELECT DISTINCT ON (st.organisation_code) st.organisation_code,
                    coalesce(NULLIF(st.organisation_name, ''), st.organisation_code), {_ORG_KIND}, '', ''
             FROM feed_staging st
-            WHERE st.record_id = ANY(%s) AND st.service_type <> '' AND st.organisation_code <> ''
+            WHERE st.record_id IS NOT NULL AND st.service_type <> '' AND st.organisation_code <> ''
             ON CONFLICT (code) DO NOTHING
-            """,
-            [record_ids],
+            """
         )
         cursor.execute(
             f"""
@@ -303,10 +304,9 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, rec
             FROM feed_staging st
             LEFT JOIN orgs_organisation o ON o.code = st.organisation_code
             CROSS JOIN LATERAL (SELECT {_PRACTITIONER_KEY} AS feed_key) k
-            WHERE st.record_id = ANY(%s) AND st.service_type <> '' AND st.practitioner_name <> ''
+            WHERE st.record_id IS NOT NULL AND st.service_type <> '' AND st.practitioner_name <> ''
             ON CONFLICT (feed_key) DO NOTHING
-            """,
-            [record_ids],
+            """
         )
         # Since the statistics were last taken this load has linked its records to children and added
         # organisations and practitioners. Without fresh ones the planner expects one row of each and
@@ -327,9 +327,8 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, rec
             LEFT JOIN orgs_organisation o ON o.code = NULLIF(st.organisation_code, '')
             LEFT JOIN directory_practitioner p ON p.feed_key = CASE WHEN st.practitioner_name <> ''
                 THEN {_PRACTITIONER_KEY} END
-            WHERE r.id = ANY(%s) AND r.retired_at IS NULL AND r.child_id IS NOT NULL AND st.service_type <> ''
-            """,
-            [record_ids],
+            WHERE r.retired_at IS NULL AND r.child_id IS NOT NULL AND st.service_type <> ''
+            """
         )
 
 
