@@ -265,6 +265,11 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, rec
     if not record_ids:
         return
     with connection.cursor() as cursor:
+        # Since the statistics were last taken this load has linked its records to children. Without fresh
+        # ones the planner believes no record has a child, and joins the staging table to the records in a
+        # nested loop (a million records: hours).
+        if large_load:
+            cursor.execute("ANALYZE feeds_sourcerecord (id, child_id, retired_at)")
         cursor.execute("DELETE FROM directory_carer WHERE source_record_id = ANY(%s)", [record_ids])
         cursor.execute(
             "DELETE FROM directory_involvement WHERE origin = 'feed' AND source_record_id = ANY(%s)", [record_ids]
@@ -308,11 +313,10 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, rec
             ON CONFLICT (feed_key) DO NOTHING
             """
         )
-        # Since the statistics were last taken this load has linked its records to children and added
-        # organisations and practitioners. Without fresh ones the planner expects one row of each and
-        # joins every record to every organisation in a loop: 20 minutes at 800,000 records.
+        # Likewise for the organisations and practitioners just added: without fresh statistics the planner
+        # expects one row of each and joins every record to every organisation in a loop (20 minutes at
+        # 800,000 records).
         if large_load:
-            cursor.execute("ANALYZE feeds_sourcerecord (id, child_id, retired_at)")
             cursor.execute("ANALYZE orgs_organisation (code)")
             cursor.execute("ANALYZE directory_practitioner (feed_key)")
         cursor.execute(
