@@ -274,13 +274,20 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, rec
         cursor.execute(
             "DELETE FROM directory_involvement WHERE origin = 'feed' AND source_record_id = ANY(%s)", [record_ids]
         )
+        # The stored records' current links, by primary key (the records' table is large; the planner
+        # joined it to the staging table in a nested loop at 200,000 records): a small temporary table.
+        cursor.execute("DROP TABLE IF EXISTS feed_links")
+        cursor.execute("CREATE TEMP TABLE feed_links ON COMMIT DROP AS SELECT id AS record_id, child_id "
+                       "FROM feeds_sourcerecord WHERE id = ANY(%s) AND retired_at IS NULL AND child_id IS NOT NULL",
+                       [record_ids])
+        cursor.execute("CREATE UNIQUE INDEX ON feed_links (record_id)")
+        cursor.execute("ANALYZE feed_links")
         cursor.execute(
             """
-            SELECT r.child_id, r.id, st.carer_given_names, st.carer_family_name, st.carer_relationship,
+            SELECT l.child_id, l.record_id, st.carer_given_names, st.carer_family_name, st.carer_relationship,
                    st.carer_phone, st.carer_email
-            FROM feed_staging st JOIN feeds_sourcerecord r ON r.id = st.record_id
-            WHERE r.retired_at IS NULL AND r.child_id IS NOT NULL
-              AND (st.carer_given_names <> '' OR st.carer_family_name <> '')
+            FROM feed_staging st JOIN feed_links l ON l.record_id = st.record_id
+            WHERE st.carer_given_names <> '' OR st.carer_family_name <> ''
             ORDER BY st.line_number
             """
         )
@@ -324,14 +331,14 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, rec
             INSERT INTO directory_involvement (child_id, service_type, organisation_id, practitioner_id,
                 started_on, ended_on, is_lead_professional, caf_held, consent_recorded, origin,
                 source_record_id, created_at, updated_at)
-            SELECT r.child_id, st.service_type, o.id, p.id, NULLIF(st.involvement_start, '')::date,
+            SELECT l.child_id, st.service_type, o.id, p.id, NULLIF(st.involvement_start, '')::date,
                    NULLIF(st.involvement_end, '')::date, false, false, st.consent_recorded = 'Y',
-                   'feed', r.id, now(), now()
-            FROM feed_staging st JOIN feeds_sourcerecord r ON r.id = st.record_id
+                   'feed', l.record_id, now(), now()
+            FROM feed_staging st JOIN feed_links l ON l.record_id = st.record_id
             LEFT JOIN orgs_organisation o ON o.code = NULLIF(st.organisation_code, '')
             LEFT JOIN directory_practitioner p ON p.feed_key = CASE WHEN st.practitioner_name <> ''
                 THEN {_PRACTITIONER_KEY} END
-            WHERE r.retired_at IS NULL AND r.child_id IS NOT NULL AND st.service_type <> ''
+            WHERE st.service_type <> ''
             """
         )
 
