@@ -1,31 +1,36 @@
-"""Search quality and speed on a directory built from synthetic feeds, next to a plain pg_trgm query.
+"""Search quality and speed on a directory built from synthetic feeds, with every identifying field sealed.
 
 1. **Build** (once per home; skipped when already loaded): ``contactpoint.synth.generate`` writes the four
    source feeds of N children; each is loaded with ``ingest.pipeline.load_feed`` exactly as production
-   does (validation, matching, golden records and the search index).
+   does (validation, sealing, matching, golden records and the token search index). The time of each
+   load is kept with the results.
 2. **Queries**: for a sample of people in ``truth.csv``, the query a practitioner might type, taken from
    the person's most trusted record and then given realistic errors (one or two typos, a nickname, a
    phonetic spelling, given/family swapped, a former surname, day/month transposed, a moved-from
    postcode, a year of birth only), in fixed proportions with a fixed seed.
 3. **Quality**: recall@1 and recall@10 — a hit when a child linked to one of the person's records is
    first / in the first ten — for directory search (``directory.search``, no cap or window, so that
-   recall@10 is measurable) and for a plain pg_trgm similarity query on the same names and dates.
-4. **Speed**: latency p50/p95/p99 of the search alone (``search.find_matches``), of the full access-
-   checked, audited path through the API (Django test client, bearer token), and throughput with 8
-   concurrent clients against a live gunicorn server.
+   recall@10 is measurable).
+4. **Speed**: latency p50/p95/p99 of the search alone (``search.find_matches``: token lookups, unsealing
+   the candidates, scoring), of the full access-checked, audited path through the API (Django test
+   client, bearer token), and throughput with 8 concurrent clients against a live gunicorn server.
 
-Either search index (docs/search.md): ``--index clear`` (folded names; the default) or ``--index tokens``
-(blind tokens only). Each index needs its own home (its own database), built in that mode; the pg_trgm
-baseline needs clear names, so it runs only against the clear index. Each run writes its figures as
-JSON to ``--out``; ``--compare CLEAR.json TOKENS.json`` prints two runs side by side.
+The directory has one search index, the blind tokens, and no clear names (docs/search.md,
+docs/decisions/0005-encrypting-the-identifying-fields.md). The pg_trgm baseline of earlier versions of
+this benchmark was a trigram query over the clear index's folded names: with names sealed there is
+nothing in the database it could run on, and building a clear copy just for it would measure a table
+production no longer has, so it was removed. Its figures (and the clear index's) are in
+docs/benchmarks.md, measured on commit 6060392, the last one with clear names.
+
+Each run writes its figures as JSON to ``--out``; ``--compare A.json B.json ...`` prints runs side by side
+(including the JSON of runs made with the old ``--index clear|tokens`` option of this script).
 
 Usage::
 
     CONTACTPOINT_HOME=var/search-bench-home .venv/bin/python benchmarks/search_quality.py            # 100k
     CONTACTPOINT_HOME=var/search-bench-home-1m .venv/bin/python benchmarks/search_quality.py --million
-    CONTACTPOINT_HOME=var/search-bench-tokens .venv/bin/python benchmarks/search_quality.py --index tokens
-    .venv/bin/python benchmarks/search_quality.py --compare var/search-bench/result-100k-clear.json \
-        var/search-bench/result-100k-tokens.json
+    .venv/bin/python benchmarks/search_quality.py --compare var/search-bench/result-100k-sealed.json \
+        other-run.json
 """
 
 from __future__ import annotations
@@ -66,8 +71,12 @@ def say(message: str) -> None:
 # Build ------------------------------------------------------------------------------------------------
 
 
-def build(children: int, seed: int, feeds_dir: Path, sources: tuple[str, ...] = SOURCE_ORDER) -> None:
-    """Generate (if needed) and load the feeds; skipped for sources already loaded from the same file."""
+def build(
+    children: int, seed: int, feeds_dir: Path, sources: tuple[str, ...] = SOURCE_ORDER
+) -> dict[str, float]:
+    """Generate (if needed) and load the feeds; skipped for sources already loaded from the same file.
+
+    Returns the seconds each load took (``load_feed``, sources loaded by this call only)."""
     from django.core.management import call_command
 
     from contactpoint.feeds.format import file_sha256
@@ -82,6 +91,7 @@ def build(children: int, seed: int, feeds_dir: Path, sources: tuple[str, ...] = 
         say(f"generating {children:,} children into {feeds_dir}")
         generate(children, seed, feeds_dir)
     manifest = json.loads((feeds_dir / "sources.json").read_text())
+    seconds: dict[str, float] = {}
     LocalAuthority.objects.get_or_create(
         code=manifest["local_authority"],
         defaults={"name": "Benchmark area", "directory_team_phone": "0121 000 0000",
@@ -96,22 +106,15 @@ def build(children: int, seed: int, feeds_dir: Path, sources: tuple[str, ...] = 
             continue
         started = time.perf_counter()
         summary = load_feed(source_code=code, path=path, mode="full", progress=lambda m: say(f"  {m}"))
-        say(f"{code}: {summary.accepted:,} records, {summary.new_children:,} new children "
-            f"in {time.perf_counter() - started:.0f}s")
-    from django.conf import settings
+        seconds[code] = round(time.perf_counter() - started, 1)
+        say(f"{code}: {summary.accepted:,} records, {summary.new_children:,} new children in {seconds[code]:.0f}s")
     from django.db import connection
 
     with connection.cursor() as cursor:
-        if settings.CONTACTPOINT["SEARCH_INDEX"] == "clear":
-            # For the pg_trgm comparison only (directory search itself needs no trigram index).
-            cursor.execute(
-                "CREATE INDEX IF NOT EXISTS bench_searchname_family_trgm ON directory_searchname "
-                "USING gin (family gin_trgm_ops)"
-            )
         # VACUUM also merges the GIN index's pending list (a fresh bulk load leaves one).
-        cursor.execute("VACUUM ANALYZE directory_searchname")
         cursor.execute("VACUUM ANALYZE directory_searchtoken")
         cursor.execute("ANALYZE")
+    return seconds
 
 
 # Queries ----------------------------------------------------------------------------------------------
@@ -211,31 +214,6 @@ def make_queries(feeds_dir: Path, count: int, seed: int, sources: tuple[str, ...
 # Quality ----------------------------------------------------------------------------------------------
 
 
-def trigram_baseline(criteria: dict[str, str], parsed: Any) -> list[str]:
-    """A plain pg_trgm query on the same index table: name similarity, plus an exact date if given."""
-    from django.db import connection
-
-    date_clause, params = "", {
-        "family": criteria.get("family_name", ""), "given": criteria.get("given_name", ""),
-    }
-    if parsed.dob_precision == "day":
-        date_clause = " + (s.dob = %(dob)s)::int"
-        params["dob"] = parsed.dates_of_birth[0]
-    elif parsed.birth_year:
-        date_clause = " + (s.birth_year = %(year)s)::int"
-        params["year"] = parsed.birth_year
-    sql = f"""
-        SELECT c.contactpoint_id, max(similarity(s.family, cp_search_fold(%(family)s))
-                                      + similarity(s.given, cp_search_fold(%(given)s)){date_clause}) AS score
-        FROM directory_searchname s JOIN directory_child c ON c.id = s.child_id
-        WHERE s.family %% replace(cp_search_fold(%(family)s), ' ', '') AND c.status = 'active'
-        GROUP BY c.contactpoint_id ORDER BY score DESC, c.contactpoint_id LIMIT 10
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
-
-
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
 
@@ -245,39 +223,32 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99)}
 
 
-def measure_quality(queries: list[Query], *, baseline: bool = True) -> dict[str, Any]:
+def measure_quality(queries: list[Query]) -> dict[str, Any]:
     from contactpoint.directory import search
     from contactpoint.directory.search import SearchCriteria
 
     rows: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    timings: dict[str, list[float]] = {"search": [], "trigram": []}
+    timings: list[float] = []
     shown_hits = too_many = 0
     for query in queries:
         parsed = search.parse_criteria(SearchCriteria(**query.criteria))
         started = time.perf_counter()
         matches = search.find_matches(parsed)
-        timings["search"].append(time.perf_counter() - started)
+        timings.append(time.perf_counter() - started)
         ranked = [m.candidate.contactpoint_id for m in matches]
         selection = search.select(matches)
         too_many += selection.too_many
         shown_hits += bool({m.candidate.contactpoint_id for m in selection.matches} & query.targets)
-        rankings = [("search", ranked)]
-        if baseline:
-            started = time.perf_counter()
-            rankings.append(("trigram", trigram_baseline(query.criteria, parsed)))
-            timings["trigram"].append(time.perf_counter() - started)
-        for method, ranking in rankings:
-            for bucket in (query.kind, "all"):
-                rows[bucket][f"{method}@1"].append(int(bool(set(ranking[:1]) & query.targets)))
-                rows[bucket][f"{method}@10"].append(int(bool(set(ranking[:10]) & query.targets)))
+        for bucket in (query.kind, "all"):
+            rows[bucket]["search@1"].append(int(bool(set(ranked[:1]) & query.targets)))
+            rows[bucket]["search@10"].append(int(bool(set(ranked[:10]) & query.targets)))
     table = {kind: {k: sum(v) / len(v) for k, v in metrics.items()} | {"n": len(metrics["search@1"])}
              for kind, metrics in rows.items()}
     return {
         "table": table,
         "shown_recall": shown_hits / len(queries),
         "too_many_share": too_many / len(queries),
-        "latency_search": percentiles(timings["search"]),
-        "latency_trigram": percentiles(timings["trigram"]) if baseline else None,
+        "latency_search": percentiles(timings),
     }
 
 
@@ -380,30 +351,26 @@ def measure_throughput(
         server.wait(timeout=30)
 
 
-def _ratio(row: dict[str, Any], key: str) -> str:
-    return f"{row[key]:.3f}" if key in row else "n/a"
-
-
-def report(result: dict[str, Any], children: int, loaded: int, api: dict[str, float], load: dict[str, Any]) -> str:
+def report(
+    result: dict[str, Any], children: int, loaded: int, api: dict[str, float], load: dict[str, Any],
+    build_seconds: dict[str, float],
+) -> str:
     lines = [f"Directory: {loaded:,} active children from {children:,} synthetic people; "
              f"{sum(v['n'] for k, v in result['table'].items() if k != 'all'):,} queries.", "",
-             "| query kind | n | search recall@1 | search recall@10 | pg_trgm recall@1 | pg_trgm recall@10 |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| query kind | n | recall@1 | recall@10 |", "|---|---:|---:|---:|"]
     for kind in [k for k, _ in KINDS] + ["all"]:
         row = result["table"].get(kind)
         if row:
-            lines.append(f"| {kind} | {row['n']} | {row['search@1']:.3f} | {row['search@10']:.3f} | "
-                         f"{_ratio(row, 'trigram@1')} | {_ratio(row, 'trigram@10')} |")
-    s, t = result["latency_search"], result["latency_trigram"]
+            lines.append(f"| {kind} | {row['n']} | {row['search@1']:.3f} | {row['search@10']:.3f} |")
+    s = result["latency_search"]
     lines += [
         "",
         f"Shown to the user (threshold, window and cap applied): the right child listed for "
         f"{result['shown_recall']:.3f} of queries; 'too many matches' for {result['too_many_share']:.3f}.",
         "",
         "| latency (ms) | p50 | p95 | p99 |", "|---|---:|---:|---:|",
-        f"| search alone (find_matches) | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} |",
-        (f"| pg_trgm baseline alone | {t['p50']:.1f} | {t['p95']:.1f} | {t['p99']:.1f} |" if t
-         else "| pg_trgm baseline alone | n/a (no clear names) | | |"),
+        f"| search alone (find_matches: tokens, unsealing, scoring) | {s['p50']:.1f} | {s['p95']:.1f} | "
+        f"{s['p99']:.1f} |",
         f"| through the API (test client, token, policy, audit) | {api['p50']:.1f} | {api['p95']:.1f} | "
         f"{api['p99']:.1f} |",
         f"| API under load ({load['clients']} clients, gunicorn {load['workers']} workers) | {load['p50']:.1f} | "
@@ -412,23 +379,32 @@ def report(result: dict[str, Any], children: int, loaded: int, api: dict[str, fl
         f"Throughput: {load['rps']:.0f} searches/s with {load['clients']} concurrent clients "
         f"({load['requests']:,} requests, {load['errors']} errors).",
     ]
+    if build_seconds:
+        loads = ", ".join(f"{code} {seconds:.0f} s" for code, seconds in build_seconds.items())
+        lines += ["", f"Feed loads (load_feed): {loads}; {sum(build_seconds.values()):.0f} s in all."]
     return "\n".join(lines)
 
 
+# The tables of the search index and of what search unseals, with their indexes.
+SIZED_TABLES = ("directory_searchtoken", "directory_child", "directory_childname", "directory_childaddress",
+                "feeds_sourcerecord")
+
+
 def index_sizes() -> dict[str, int]:
-    """Bytes of each search table with its indexes (the clear index, the token index, the postcodes)."""
+    """Bytes of each table search reads, with its indexes."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT t, pg_total_relation_size(t::regclass) FROM unnest(ARRAY['directory_searchname', "
-            "'directory_searchtoken', 'directory_childaddress', 'directory_childname']) AS t"
-        )
+        cursor.execute("SELECT t, pg_total_relation_size(t::regclass) FROM unnest(%s::text[]) AS t",
+                       [list(SIZED_TABLES)])
         return dict(cursor.fetchall())
 
 
 def compare(paths: list[Path]) -> str:
-    """Two or more runs' JSON side by side: recall per query kind, latency, sizes, load average."""
+    """Two or more runs' JSON side by side: recall per query kind, latency, sizes, load average.
+
+    Runs are named by their ``index`` (``sealed`` for this version; ``clear`` or ``tokens`` in the JSON of
+    runs made before names were sealed)."""
     runs = [json.loads(path.read_text()) for path in paths]
     names = [run["index"] for run in runs]
     header = " | ".join(f"{name} @1 | {name} @10" for name in names)
@@ -445,12 +421,14 @@ def compare(paths: list[Path]) -> str:
         for run in runs:
             p = pick(run)
             lines.append(f"| {label} | {run['index']} | {p['p50']:.1f} | {p['p95']:.1f} | {p['p99']:.1f} |")
-    lines += ["", "| index | shown recall | too many | searches/s (8 clients) | table sizes, MB | load average |",
-              "|---|---:|---:|---:|---|---|"]
+    lines += ["", "| index | shown recall | too many | searches/s (8 clients) | feed loads, s | table sizes, MB | "
+              "load average |", "|---|---:|---:|---:|---:|---|---|"]
     for run in runs:
         sizes = ", ".join(f"{t.removeprefix('directory_')} {b / 1e6:.0f}" for t, b in run["sizes"].items() if b)
+        build = run.get("build_seconds") or {}
+        loads = f"{sum(build.values()):.0f}" if build else "n/a"
         lines.append(f"| {run['index']} | {run['quality']['shown_recall']:.3f} | "
-                     f"{run['quality']['too_many_share']:.3f} | {run['load']['rps']:.0f} | {sizes} | "
+                     f"{run['quality']['too_many_share']:.3f} | {run['load']['rps']:.0f} | {loads} | {sizes} | "
                      f"{run['load_average'][0]} → {run['load_average'][1]} |")
     return "\n".join(lines)
 
@@ -469,18 +447,13 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--sources", default=",".join(SOURCE_ORDER),
                         help="feeds to build the directory from (comma-separated, most trusted first)")
-    parser.add_argument("--index", choices=("clear", "tokens"), default=None,
-                        help="the search index to build and search (default: CONTACTPOINT_SEARCH_INDEX, else clear); "
-                             "a home built with one index must be searched with it")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "search-bench", help="where results go")
     parser.add_argument("--compare", type=Path, nargs="+", help="print these result JSON files side by side")
     args = parser.parse_args()
     if args.compare:
         print(compare(args.compare))
         return
-    if args.index:
-        os.environ["CONTACTPOINT_SEARCH_INDEX"] = args.index
-    index = os.environ.get("CONTACTPOINT_SEARCH_INDEX", "clear")
+    index = "sealed"  # the token index over sealed rows: the only kind there is now
     children = 1_000_000 if args.million else args.children
     feeds_dir = args.feeds or ROOT / "var" / "search-bench" / f"feeds-{children // 1000}k"
 
@@ -488,7 +461,7 @@ def main() -> None:
 
     django.setup()
     sources = tuple(code for code in SOURCE_ORDER if code in args.sources.split(","))
-    build(children, args.seed, feeds_dir, sources)
+    build_seconds = build(children, args.seed, feeds_dir, sources)
     if args.build_only:
         return
     from django.db import connection
@@ -497,10 +470,10 @@ def main() -> None:
         cursor.execute("SELECT count(*) FROM directory_child WHERE status = 'active'")
         loaded = cursor.fetchone()[0]
     load_before = os.getloadavg()[0]
-    say(f"{loaded:,} active children, {index} index; making {args.queries} queries (load average {load_before:.2f})")
+    say(f"{loaded:,} active children, sealed; making {args.queries} queries (load average {load_before:.2f})")
     queries = make_queries(feeds_dir, args.queries, args.seed, sources)
     say("measuring quality and search latency")
-    quality = measure_quality(queries, baseline=index == "clear")
+    quality = measure_quality(queries)
     token = bench_account()
     say("measuring latency through the API")
     api = measure_api(queries[: args.api_queries], token)
@@ -508,13 +481,14 @@ def main() -> None:
     load = measure_throughput(queries, token, clients=args.clients, seconds=args.seconds, workers=args.workers)
     load |= {"clients": args.clients, "workers": args.workers}
     load_after = os.getloadavg()[0]
-    text = (report(quality, children, loaded, api, load) + f"\n\nFeeds loaded: {', '.join(sources)}; "
-            f"{index} index; load average {load_before:.2f} before, {load_after:.2f} after.")
+    text = (report(quality, children, loaded, api, load, build_seconds) + f"\n\nFeeds loaded: {', '.join(sources)}; "
+            f"sealed rows, token index; load average {load_before:.2f} before, {load_after:.2f} after.")
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"result-{children // 1000}k-{index}.md"
     out.write_text(text + "\n", encoding="utf-8")
     result = {"index": index, "children": children, "loaded": loaded, "quality": quality, "api": api, "load": load,
+              "build_seconds": build_seconds,
               "sizes": index_sizes(), "load_average": [round(load_before, 2), round(load_after, 2)],
               "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
     out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
