@@ -1,9 +1,9 @@
-"""Two storage layouts for the token search index, measured on a directory built with ``--index tokens``.
+"""Two storage layouts for the token search index, measured on a directory built by ``search_quality.py``.
 
 ``directory_searchtoken`` keeps one row per child with a ``bigint[]`` of its tokens and a GIN index
 (``tokens && ARRAY[...]``). The alternative is one row per (token, child) with a btree on the token
-(``token = ANY(ARRAY[...])``). From the real token rows of a directory built by
-``search_quality.py --index tokens``, this builds both as scratch tables and measures:
+(``token = ANY(ARRAY[...])``). From the real token rows of a directory built by ``search_quality.py``
+(the token index is the only one), this builds both as scratch tables and measures:
 
 1. a bulk build (the initial load): create the table and its index;
 2. an incremental write (a delta feed): insert the rows of ``--delta`` children into the indexed table;
@@ -13,8 +13,7 @@
 
 The scratch tables are dropped at the end. Usage::
 
-    CONTACTPOINT_HOME=var/search-bench-tokens CONTACTPOINT_SEARCH_INDEX=tokens \\
-        .venv/bin/python benchmarks/search_token_layout.py
+    CONTACTPOINT_HOME=var/search-bench-home .venv/bin/python benchmarks/search_token_layout.py
 """
 
 from __future__ import annotations
