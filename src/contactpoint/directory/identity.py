@@ -525,10 +525,10 @@ def _open_bundles(child_ids: Sequence[int]) -> dict[int, _ChildBundle]:
 def rebuild_search_index(*, batch_size: int = BATCH, progress: Any = None) -> int:
     """Rebuild every child's search tokens from its sealed rows; return how many children.
 
-    For rotating the master key (which changes the index key) or changing how tokens are made: only the
-    index is rebuilt, not the golden records. Each batch of children commits on its own, so a large
-    directory is not one long transaction; a search between batches may miss a child whose tokens have
-    not been rebuilt yet. Safe to re-run. The caller records the audit event.
+    After a change to how tokens are made (their kinds, or the index key): only the index is rebuilt, not
+    the golden records. (A new master key would also need every data key re-wrapped: not built.) Each batch
+    of children commits on its own, so a large directory is not one long transaction; a search between
+    batches may miss a child whose tokens have not been rebuilt yet. Safe to re-run. The caller records the audit event.
     """
     from django.db import transaction
 

@@ -1,11 +1,10 @@
 """The search index as keyed-hash ("blind") tokens: folding, phonetic codes and tokens, all in Python.
 
-With ``settings.CONTACTPOINT["SEARCH_INDEX"] == "tokens"`` the database holds, per child, only 64-bit
-keyed hashes of combinations of the child's folded names, birth date and identifiers
-(``directory_searchtoken``), never a clear name. A search computes the same tokens from what was typed
-and looks them up by equality; the few hundred candidates' names are then read (and, once names are
-encrypted, decrypted) through :mod:`contactpoint.directory.identity` and scored in Python exactly as
-the clear index's rows are. See docs/search.md, "The token index".
+The directory's only search index holds, per child, only 64-bit keyed hashes of combinations of the
+child's folded names, birth date and identifiers (``directory_searchtoken``), never a clear name. A search
+computes the same tokens from what was typed and looks them up by equality; the few hundred candidates'
+names are then unsealed through :mod:`contactpoint.directory.identity` and scored in Python. See
+docs/search.md, "The index: keyed tokens only".
 
 Everything here must give the same answer at index time and at query time, so it is pure Python: the
 folding mirrors the SQL ``cp_search_fold`` (directory/migrations/0006), the phonetic code is the PyPI
@@ -68,7 +67,7 @@ def deletion_variants(name: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class FoldedName:
-    """One way a child's name may be typed: the same fields the clear index stores per row."""
+    """One way a child's name may be typed (a reading of a name that search tokens and scores)."""
 
     is_current: bool
     family: str
@@ -200,7 +199,7 @@ def child_tokens(
 
 @dataclass(frozen=True)
 class QueryTokens:
-    """The tokens of one search, per lookup: each lookup is capped separately, as the clear index's are."""
+    """The tokens of one search, per lookup: each lookup is capped separately."""
 
     lookups: tuple[tuple[str, tuple[int, ...]], ...]  # (lookup name, its tokens), non-empty only
 
@@ -222,7 +221,7 @@ def query_tokens(
     nhs_number: str = "",
     upn: str = "",
 ) -> QueryTokens:
-    """The lookups of a search as tokens; they mirror ``identity.find_search_candidates``' clear lookups."""
+    """The lookups of a search as tokens (``identity.find_search_candidates`` looks each up, capped)."""
     lookups: list[tuple[str, list[tuple[object, ...]]]] = []
     years = range(birth_years[0], birth_years[1] + 1) if birth_years else range(0)
     family = families[0] if families else ""

@@ -256,8 +256,9 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, rec
     """Replace the feed-origin carers and involvements of these records with what they now say.
 
     What they say is in this load's staging table (``feed_staging``): the rows with a ``record_id`` are
-    exactly the records this load stored (new or changed), so the inserts join it and need no list of ids
-    (a filter ``= ANY`` of a million ids on a join is evaluated row by row: hours at national scale).
+    exactly the records this load stored (new or changed). The inserts join it to ``feed_links``, the stored
+    records' current links taken by primary key, never to the large records' table and never through a
+    filter ``= ANY`` of a million ids on a join (evaluated row by row: hours at national scale).
     ``record_ids`` (stored and retired) is what is deleted first. A carer is sealed under its record's key
     (``record_keys``). Involvements a practitioner entered (origin 'practitioner') are never touched by a
     feed. A ``large_load`` (one that changed the source records' statistics) refreshes them again first.
@@ -265,9 +266,8 @@ def sync_carers_and_involvements(record_ids: list[int], *, large_load: bool, rec
     if not record_ids:
         return
     with connection.cursor() as cursor:
-        # Since the statistics were last taken this load has linked its records to children. Without fresh
-        # ones the planner believes no record has a child, and joins the staging table to the records in a
-        # nested loop (a million records: hours).
+        # Since the statistics were last taken this load has linked its records to children: without fresh
+        # ones the planner believes no record has a child (for the statements below and the rest of the load).
         if large_load:
             cursor.execute("ANALYZE feeds_sourcerecord (id, child_id, retired_at)")
         cursor.execute("DELETE FROM directory_carer WHERE source_record_id = ANY(%s)", [record_ids])
